@@ -1,0 +1,1 @@
+"""mentorbot: a Slack bot that keeps mentoring pairs alive."""

@@ -1,0 +1,232 @@
+"""SQLModel tables and value types. Every stored time is aware UTC; `*_at` are times, `*_on` dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Text as SAText
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Phase(StrEnum):
+    RAPPORT = "rapport"
+    DIRECTION = "direction"
+    PROGRESSION = "progression"
+    WINDING_UP = "winding_up"
+    ENDED = "ended"
+
+    def next(self) -> Phase | None:
+        order = list(Phase)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+class PairStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class GoalStatus(StrEnum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+
+
+class NudgeKind(StrEnum):
+    HOW_IS_IT_GOING = "how_is_it_going"
+    MEETING_PREP = "meeting_prep"
+    REFLECTION = "reflection"
+    GOAL_DUE_SOON = "goal_due_soon"
+    GOAL_OVERDUE = "goal_overdue"
+    AGREEMENT_PROMPT = "agreement_prompt"
+    DIRECTION_PROMPT = "direction_prompt"
+    DRIFT = "drift"
+    AT_RISK = "at_risk"
+    WINDING_UP = "winding_up"
+    WEEKLY_SUMMARY = "weekly_summary"
+    PROMPTS_PAUSED = "prompts_paused"
+
+
+class NudgeStatus(StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"
+
+
+class ClosureReason(StrEnum):
+    COMPLETED = "completed"
+    ENDED_EARLY = "ended_early"
+    REMATCHED = "rematched"
+
+
+class Person(SQLModel, table=True):
+    """A Slack user we have met, with what `users.info` told us (cached)."""
+
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    display_name: str = Field(default="", max_length=255)
+    tz: str | None = Field(default=None, max_length=64)
+    is_admin: bool = False
+    is_owner: bool = False
+    is_bot: bool = False
+    is_deleted: bool = False
+    info_fetched_at: datetime | None = None
+
+
+class Pair(SQLModel, table=True):
+    __table_args__ = (Index("ix_pair_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: str = Field(foreign_key="person.slack_user_id", index=True, max_length=32)
+    mentee_id: str = Field(foreign_key="person.slack_user_id", index=True, max_length=32)
+    phase: str = Field(default=Phase.RAPPORT, max_length=16)
+    status: str = Field(default=PairStatus.ACTIVE, max_length=16)
+    cadence_days: int = 14
+    started_on: date
+    ends_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    paused_until: date | None = None
+    phase_changed_at: datetime = Field(default_factory=utcnow)
+    winding_up_at: datetime | None = None
+    ended_at: datetime | None = None
+    closure_reason: str | None = Field(default=None, max_length=16)
+
+
+class Agreement(SQLModel, table=True):
+    """What the pair agreed at its first meeting; one per pair."""
+
+    pair_id: int = Field(foreign_key="pair.id", primary_key=True, ondelete="CASCADE")
+    meeting_frequency: str = Field(default="", max_length=500)
+    who_sets_up: str = Field(default="", max_length=500)
+    contact: str = Field(default="", max_length=500)
+    confidentiality: str = Field(default="", max_length=1000)
+    off_limits: str = Field(default="", max_length=1000)
+    success_measure: str = Field(default="", max_length=1000)
+    way_out: str = Field(default="", max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=32)
+
+
+class Goal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True, ondelete="CASCADE")
+    text: str = Field(max_length=500)
+    measure: str = Field(default="", max_length=500)
+    due_on: date | None = None
+    status: str = Field(default=GoalStatus.OPEN, max_length=16)
+    achieved_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=32)
+
+
+class CheckIn(SQLModel, table=True):
+    """A logged meeting. `shared_text_enc` is seen by both members; private notes live apart."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (Index("ix_checkin_pair_met", "pair_id", "met_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", ondelete="CASCADE")
+    author_id: str = Field(foreign_key="person.slack_user_id", max_length=32)
+    met_on: date
+    rating: int
+    shared_text_enc: str = Field(default="", sa_column=Column(SAText, nullable=False, default=""))
+    next_meeting_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PrivateNote(SQLModel, table=True):
+    """The author-only note of a check-in, kept in its own table so no join shares it by accident."""
+
+    __tablename__ = "private_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkin_id: int = Field(foreign_key="checkin.id", unique=True, ondelete="CASCADE")
+    author_id: str = Field(max_length=32)
+    text_enc: str = Field(sa_column=Column(SAText, nullable=False))
+
+
+class GoalProgress(SQLModel, table=True):
+    __tablename__ = "goal_progress"
+    __table_args__ = (UniqueConstraint("checkin_id", "goal_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkin_id: int = Field(foreign_key="checkin.id", ondelete="CASCADE")
+    goal_id: int = Field(foreign_key="goal.id", ondelete="CASCADE")
+    progress: str = Field(max_length=16)
+
+
+class MemberState(SQLModel, table=True):
+    """One member's attention settings for one pair: snooze, ignored prompts, stopped kinds."""
+
+    __tablename__ = "member_state"
+    __table_args__ = (UniqueConstraint("pair_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", ondelete="CASCADE")
+    person_id: str = Field(foreign_key="person.slack_user_id", max_length=32)
+    snoozed_until: datetime | None = None
+    unanswered_prompts: int = 0
+    prompts_paused_at: datetime | None = None
+    stopped_kinds: str = Field(default="", max_length=500)
+    last_response_at: datetime | None = None
+    reflection_text_enc: str | None = Field(default=None, sa_column=Column(SAText, nullable=True))
+
+
+class HelpRequest(SQLModel, table=True):
+    __tablename__ = "help_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True, ondelete="CASCADE")
+    person_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    nudge_key: str | None = Field(default=None, max_length=255)
+
+
+class Nudge(SQLModel, table=True):
+    """The ledger: one row per nudge ever claimed. The unique key makes delivery exactly-once."""
+
+    __table_args__ = (Index("ix_nudge_status", "status"), Index("ix_nudge_recipient_sent", "recipient", "sent_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    pair_id: int | None = Field(default=None, foreign_key="pair.id", index=True, ondelete="SET NULL")
+    recipient: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    period: str = Field(max_length=64)
+    status: str = Field(default=NudgeStatus.CLAIMED, max_length=16)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    claimed_by: str = Field(default="", max_length=64)
+    sent_at: datetime | None = None
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=255)
+    answered_at: datetime | None = None
+
+
+class HandledEvent(SQLModel, table=True):
+    """Slack redelivers events; a row here means the event was already handled."""
+
+    __tablename__ = "handled_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    handled_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkspaceFlag(SQLModel, table=True):
+    """Workspace-wide switches, e.g. the `quiet` kill switch."""
+
+    __tablename__ = "workspace_flag"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", max_length=255)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(default="", max_length=32)

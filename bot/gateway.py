@@ -1,0 +1,163 @@
+"""The one way out to Slack's Web API: messages, DMs, views and user lookups."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+logger = logging.getLogger(__name__)
+
+# Errors that will not go away by retrying: the recipient or channel is gone or refuses us.
+UNDELIVERABLE_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "account_inactive_user",
+        "channel_not_found",
+        "is_archived",
+        "cannot_dm_bot",
+        "not_in_channel",
+        "messages_tab_disabled",
+        "restricted_action",
+        "user_is_restricted",
+        "cant_invite",
+        "user_not_visible",
+        "no_permission",
+    }
+)
+# The workspace itself has cut us off: stop all delivery until an operator acts.
+AUTH_ERRORS = frozenset({"invalid_auth", "account_inactive", "token_revoked", "not_authed", "token_expired"})
+
+
+class SlackCallFailed(Exception):
+    """A Web API call failed after the client's own retries; `kind` says what to do about it."""
+
+    def __init__(self, method: str, code: str) -> None:
+        self.method = method
+        self.code = code
+        if code in AUTH_ERRORS:
+            self.kind = "auth"
+        elif code in UNDELIVERABLE_ERRORS:
+            self.kind = "undeliverable"
+        else:
+            self.kind = "retry"
+        super().__init__(f"{method} failed: {code}")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_id: str
+    display_name: str
+    tz: str | None
+    is_admin: bool
+    is_owner: bool
+    is_bot: bool
+    is_deleted: bool
+
+
+def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -> WebClient:
+    """Create a WebClient that waits out 429s and retries dropped connections and 5xx."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def _call(self, method: str, *, form: bool = False, **params: Any) -> dict[str, Any]:
+        # Slack's read methods take form fields only; the write methods take JSON (nested blocks).
+        try:
+            if form:
+                response = self.client.api_call(method, params={k: str(v) for k, v in params.items()})
+            else:
+                response = self.client.api_call(method, json=params)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or f"http_{error.response.status_code}")
+            raise SlackCallFailed(method, code) from error
+        except (SlackRequestError, OSError) as error:
+            raise SlackCallFailed(method, f"connection: {type(error).__name__}") from error
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def auth_test(self) -> dict[str, Any]:
+        return self._call("auth.test", form=True)
+
+    def user_info(self, user_id: str) -> UserInfo:
+        try:
+            response = self.client.users_info(user=user_id)
+        except SlackApiError as error:
+            raise SlackCallFailed("users.info", str(error.response.get("error"))) from error
+        except (SlackRequestError, OSError) as error:
+            raise SlackCallFailed("users.info", f"connection: {type(error).__name__}") from error
+        user = response["user"]
+        profile = user.get("profile") or {}
+        return UserInfo(
+            user_id=user_id,
+            display_name=profile.get("display_name") or user.get("real_name") or user.get("name") or user_id,
+            tz=user.get("tz"),
+            is_admin=bool(user.get("is_admin")),
+            is_owner=bool(user.get("is_owner")) or bool(user.get("is_primary_owner")),
+            is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
+            is_deleted=bool(user.get("deleted")),
+        )
+
+    def open_conversation(self, user_ids: list[str]) -> str:
+        """Open (or find) the DM or group DM with `user_ids` and the bot; return its channel id."""
+        data = self._call("conversations.open", form=True, users=",".join(user_ids))
+        return str(data["channel"]["id"])
+
+    def post_message(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        params: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks:
+            params["blocks"] = blocks
+        if metadata:
+            params["metadata"] = metadata
+        data = self._call("chat.postMessage", **params)
+        return str(data.get("ts", ""))
+
+    def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks or [])
+
+    def post_ephemeral(self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        params: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks:
+            params["blocks"] = blocks
+        self._call("chat.postEphemeral", **params)
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self._call("views.open", trigger_id=trigger_id, view=view)
+
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        self._call("views.publish", user_id=user_id, view=view)
+
+    def recent_messages(self, channel: str, oldest: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Return the bot-visible messages in `channel` since `oldest`, with their metadata."""
+        data = self._call(
+            "conversations.history", form=True, channel=channel, oldest=oldest, limit=limit,
+            include_all_metadata="true",
+        )
+        return list(data.get("messages", []))

@@ -1,0 +1,40 @@
+"""HTTP mode: Slack's requests on POST /slack/events and a health check, served by waitress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine, text
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def build_wsgi_app(app: App, engine: Engine) -> WsgiApp:
+    """Return the WSGI app: Bolt for Slack's requests, `/healthz` for load balancers."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                status, body = "200 OK", {"ok": True, "database": "ok"}
+            except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
+                status, body = "503 Service Unavailable", {"ok": False, "database": type(error).__name__}
+            payload = json.dumps(body).encode()
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+            return [payload]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+def serve(app: App, engine: Engine, port: int, *, threads: int = 16) -> None:
+    """Serve until interrupted; waitress handles requests on a thread pool."""
+    from waitress import serve as waitress_serve
+
+    waitress_serve(build_wsgi_app(app, engine), host="0.0.0.0", port=port, threads=threads, ident="mentorbot")

@@ -1,0 +1,49 @@
+"""People and roles: `users.info` facts cached in the Person table, refreshed weekly."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.domain.models import Person
+from bot.services.context import ServiceContext
+
+INFO_MAX_AGE = timedelta(days=7)
+
+
+class PeopleService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def get_person(self, session: Session, user_id: str, now: datetime, *, refresh: bool = False) -> Person:
+        """Return the Person for `user_id`, asking Slack when unknown or stale.
+
+        Raises SlackCallFailed when Slack cannot tell us about an unknown user.
+        """
+        person = session.get(Person, user_id)
+        stale = person is None or person.info_fetched_at is None or now - person.info_fetched_at > INFO_MAX_AGE
+        if stale or refresh:
+            info = self.ctx.gateway.user_info(user_id)
+            if person is None:
+                person = Person(slack_user_id=user_id)
+            person.display_name = info.display_name[:255]
+            person.tz = info.tz
+            person.is_admin = info.is_admin
+            person.is_owner = info.is_owner
+            person.is_bot = info.is_bot
+            person.is_deleted = info.is_deleted
+            person.info_fetched_at = now
+            session.add(person)
+            session.flush()
+        return person
+
+    def is_coordinator(self, session: Session, user_id: str, now: datetime) -> bool:
+        if user_id in self.ctx.settings.coordinators:
+            return True
+        person = self.get_person(session, user_id, now)
+        return person.is_admin or person.is_owner
+
+    def coordinator_ids(self) -> list[str]:
+        """Return the configured coordinators (admins are found only when they act)."""
+        return list(self.ctx.settings.coordinators)

@@ -1,0 +1,118 @@
+"""Fixtures: a fake Slack per test, a fresh database per test (SQLite, or PostgreSQL when
+MENTORBOT_TEST_DATABASE_URL says so), and the real App wired to both."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
+
+from bot.app import Runtime, build_app
+from bot.config import Settings
+from bot.db import make_engine, migrate
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackDriver
+
+TEST_DATABASE_URL = os.environ.get("MENTORBOT_TEST_DATABASE_URL", "").strip()
+# A fixed test key: tests must be repeatable, and it never protects anything real.
+TEST_ENCRYPTION_KEY = "Tn1U2bqOaD1xX3w5J9a1wq7vYw2q2lQ0kP7oR6c0s8E="
+
+COORDINATOR = "UCOORD1"
+ADMIN = "UADMIN1"
+MENTOR = "UMENTOR1"
+MENTEE = "UMENTEE1"
+OTHER = "UOTHER1"
+SECOND_MENTEE = "UMENTEE2"
+BOT_USER = "UROBOT1"
+GONE_USER = "UGONE01"
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE_URL.startswith("postgresql")
+
+
+def reset_postgres(engine: Engine) -> None:
+    """Empty every table (fast), keeping the migrated schema."""
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine() -> Iterator[Engine | None]:
+    if not is_postgres():
+        yield None
+        return
+    engine = make_engine(TEST_DATABASE_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return TEST_DATABASE_URL if is_postgres() else f"sqlite:///{tmp_path / 'mentorbot.db'}"
+
+
+@pytest.fixture
+def engine(_postgres_engine: Engine | None, database_url: str) -> Iterator[Engine]:
+    if _postgres_engine is not None:
+        reset_postgres(_postgres_engine)
+        yield _postgres_engine
+        return
+    engine = make_engine(database_url)
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    fake.add_user(COORDINATOR, "Cora Coordinator", tz="Europe/London")
+    fake.add_user(ADMIN, "Ada Admin", tz="UTC", is_admin=True)
+    fake.add_user(MENTOR, "Maya Mentor", tz="America/Los_Angeles")
+    fake.add_user(MENTEE, "Theo Mentee", tz="Asia/Tokyo")
+    fake.add_user(SECOND_MENTEE, "Sam Second", tz="Europe/Berlin")
+    fake.add_user(OTHER, "Olli Outsider", tz="UTC")
+    fake.add_user(BOT_USER, "Some Bot", is_bot=True)
+    fake.add_user(GONE_USER, "Gone Person", deleted=True)
+    yield fake
+    fake.stop()
+
+
+def make_settings(fake: FakeSlack, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.url,
+        "database_url": database_url,
+        "coordinators": (COORDINATOR,),
+        "summary_channel": "CSUMMARY1",
+        "timezone": "UTC",
+        "encryption_keys": (TEST_ENCRYPTION_KEY,),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
+    return make_settings(fake_slack, database_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: Engine) -> Runtime:
+    return build_app(settings, engine=engine, process_before_response=True)
+
+
+@pytest.fixture
+def slack(runtime: Runtime, fake_slack: FakeSlack) -> SlackDriver:
+    return SlackDriver(runtime.app, fake_slack.response_url)

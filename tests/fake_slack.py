@@ -1,0 +1,285 @@
+"""A small fake of Slack's Web API on 127.0.0.1: records every call and answers like Slack.
+
+Tests own one per test; the app reaches it through SLACK_API_URL. It also serves
+`response_url`s (`/respond/<id>`) so `respond()` from listeners is recorded too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    times: int = 1
+    drop: bool = False
+
+
+def _decode_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
+    params: dict[str, Any] = {k: v[0] for k, v in parse_qs(query).items()}
+    if not body:
+        return params
+    if "application/json" in content_type:
+        params.update(json.loads(body.decode("utf-8")))
+    else:
+        for key, values in parse_qs(body.decode("utf-8"), keep_blank_values=True).items():
+            value = values[0]
+            if key in ("blocks", "view", "metadata", "attachments") and value[:1] in "[{":
+                value = json.loads(value)
+            params[key] = value
+    return params
+
+
+class FakeSlack:
+    """State and behaviour of the fake; the HTTP handler only decodes and delegates."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[Call] = []  # what listeners sent to response_url
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.bot_user_id = "UBOT"
+        self.team_id = "T0001"
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- set-up -------------------------------------------------------------------
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        *,
+        tz: str | None = "UTC",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> None:
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": (name or user_id).lower(),
+            "real_name": name or user_id,
+            "deleted": deleted,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_bot": is_bot,
+            "profile": {"display_name": name or user_id, "real_name": name or user_id},
+        }
+        if tz is not None:
+            user["tz"] = tz
+        self.users[user_id] = user
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        drop: bool = False,
+    ) -> None:
+        """Make the next `times` calls of `method` fail: HTTP `status`, Slack `error`, or a dropped socket."""
+        with self._lock:
+            self.faults.setdefault(method, []).append(
+                Fault(status=status, error=error, retry_after=retry_after, times=times, drop=drop)
+            )
+
+    # ---- reading what happened -----------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Return the params of every successful chat.postMessage, optionally to one channel."""
+        with self._lock:
+            return [
+                m for msgs in self.messages.values() for m in msgs if channel is None or m["channel"] == channel
+            ]
+
+    def all_text(self) -> str:
+        """Return everything ever sent to Slack, as one string, for leak checks."""
+        with self._lock:
+            return json.dumps([c.params for c in self.calls + self.responses], ensure_ascii=False)
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+
+    # ---- serving ---------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    @property
+    def response_url(self) -> str:
+        return self.url.replace("/api/", "/respond/")
+
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._handle()
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._handle()
+
+            def _handle(self) -> None:
+                parsed = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                params = _decode_params(self.headers.get("Content-Type", ""), body, parsed.query)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if parsed.path.startswith("/respond/"):
+                    with fake._lock:
+                        fake.responses.append(Call("response_url", params, headers))
+                    self._send(200, {"ok": True})
+                    return
+                method = parsed.path.removeprefix("/api/")
+                status, payload, extra = fake.answer(method, params, headers)
+                if status == -1:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                self._send(status, payload, extra)
+
+            def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (extra or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # ---- Slack's behaviour -----------------------------------------------------------
+    def _take_fault(self, method: str) -> Fault | None:
+        queue = self.faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.pop(0)
+        return fault
+
+    def answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.calls.append(Call(method, params, headers))
+            fault = self._take_fault(method)
+        if fault is not None:
+            if fault.drop:
+                return -1, {}, {}
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            if fault.status == 429:
+                return 429, {"ok": False, "error": "ratelimited"}, extra
+            if fault.status >= 500:
+                return fault.status, {"ok": False, "error": "internal_error"}, extra
+            return 200, {"ok": False, "error": fault.error or "unknown_error"}, extra
+        if not headers.get("authorization", "").startswith("Bearer xoxb-"):
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": True}, {}
+        return 200, handler(params), {}
+
+    def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "team_id": self.team_id, "team": "Test Team", "user_id": self.bot_user_id,
+                "bot_id": "B0001", "url": "https://test.example/"}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = sorted(u for u in str(params.get("users", "")).split(",") if u)
+        for user in users:
+            if user not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            if self.users[user].get("deleted"):
+                return {"ok": False, "error": "user_disabled"}
+        prefix = "D" if len(users) == 1 else "G"
+        return {"ok": True, "channel": {"id": prefix + "".join(u.lstrip("UW") for u in users)}}
+
+    def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = str(params.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.startswith("U"):
+            user = self.users.get(channel)
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            channel = "D" + channel.lstrip("U")
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        message = dict(params, channel=channel, ts=ts)
+        with self._lock:
+            self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text"), "ts": ts}}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        oldest = float(params.get("oldest") or 0)
+        with self._lock:
+            found = [
+                {"type": "message", "ts": m["ts"], "text": m.get("text"), "bot_id": "B0001",
+                 **({"metadata": m["metadata"]} if m.get("metadata") else {})}
+                for m in self.messages.get(channel, [])
+                if float(m["ts"]) >= oldest
+            ]
+        return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "VHOME", **(params.get("view") or {})}}
