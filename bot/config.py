@@ -90,7 +90,9 @@ def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int
     try:
         number = int(raw)
     except ValueError:
-        raise SettingsError(name, f"is {raw!r}, not a whole number", f"Set it to a number from {low} to {high}.")
+        raise SettingsError(
+            name, f"is {raw!r}, not a whole number", f"Set it to a number from {low} to {high}."
+        ) from None
     if not low <= number <= high:
         raise SettingsError(name, f"is {number}, out of range", f"Set it to a number from {low} to {high}.")
     return number
@@ -166,7 +168,7 @@ def _parse(values: Mapping[str, str], *, require_signing_secret: bool) -> Settin
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(
             "MENTORBOT_TIMEZONE", f"is {timezone!r}, not an IANA time zone", "Use a name like Europe/Berlin or UTC."
-        )
+        ) from None
 
     keys_raw = _get(values, "MENTORBOT_ENCRYPTION_KEY") or ""
     keys = tuple(k.strip() for k in keys_raw.split(",") if k.strip())
