@@ -88,3 +88,39 @@ def test_the_ledger_key_is_unique(engine):
         session.add(Nudge(key="1:U1:drift:3", recipient="U1", kind="drift", period="3"))
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def _revisions() -> list[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+
+
+@pytest.mark.parametrize("start", _revisions())
+def test_every_earlier_revision_upgrades_to_head(empty_engine, start):
+    migrate(empty_engine, start)
+    migrate(empty_engine)
+    assert pending_migrations(empty_engine) == []
+
+
+def test_a_connection_the_server_dropped_is_replaced_not_fatal(engine):
+    if not is_postgres():
+        pytest.skip("the server dropping connections is a PostgreSQL concern")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    # Kill every other session's backend: the pooled connection above is now dead.
+    killer = make_engine(TEST_DATABASE_URL)
+    with killer.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
+        connection.commit()
+    killer.dispose()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
