@@ -7,18 +7,20 @@ from bot.blocks import Reply, context, header, section
 MEMBER_USAGE = [
     ("`/mentoring pairs`", "your pairs, with phase and last check-in"),
     ("`/mentoring checkin [@partner]`", "log a meeting: how it went, what you worked on, a private note"),
-    ("`/mentoring agreement [@partner]`", "set or change your agreement: how often you meet, confidentiality, the way out"),
+    ("`/mentoring agreement [@partner]`",
+     "set or change your agreement: how often you meet, confidentiality, the way out"),
     ("`/mentoring goal add <text> [by YYYY-MM-DD] [measure <text>]`", "add a goal with a date and a success measure"),
     ("`/mentoring goals [@partner]`", "your goals with status and due dates"),
     ("`/mentoring goal done <n>`", "mark goal n achieved"),
     ("`/mentoring phase [next] [@partner]`", "where your relationship is, what helps now; `next` moves on"),
-    ("`/mentoring pause [N days|weeks] [@partner]`", "pause reminders (default 14 days); `/mentoring resume` restarts them"),
+    ("`/mentoring pause [N days|weeks] [@partner]`",
+     "pause reminders (default 14 days); `/mentoring resume` restarts them"),
     ("`/mentoring end [@partner]`", "start winding up: reflect, celebrate, plan what comes next"),
 ]
 COORDINATOR_USAGE = [
     ("`/mentoring pair @mentor @mentee [every N days|weeks] [until YYYY-MM-DD]`",
      "register a pair (default every 14 days, for 6 months)"),
-    ("`/mentoring pairs`", "every active pair with phase, last check-in and health"),
+    ("`/mentoring pairs [page]`", "every active pair with phase, last check-in and health"),
     ("`/mentoring summary`", "post the program summary to the summary channel now"),
     ("`/mentoring quiet on|off`", "kill switch: no scheduled DM or summary until turned off"),
     ("`/mentoring pause|resume|end @mentor-or-mentee`", "pause, resume or wind up any pair"),

@@ -6,9 +6,32 @@ from typing import TYPE_CHECKING
 
 from bot.blocks import Reply
 from bot.blocks.help import build_help_reply
+from bot.domain.commands import (
+    USAGE,
+    AddGoal,
+    CompleteGoal,
+    EndPair,
+    Help,
+    ListGoals,
+    ListPairs,
+    OpenAgreement,
+    OpenCheckin,
+    PausePair,
+    PostSummary,
+    RegisterPair,
+    ResumePair,
+    SetQuiet,
+    ShowPhase,
+    UnknownCommand,
+    UsageError,
+    parse_command,
+)
 from bot.services.context import ServiceContext
+from bot.services.errors import UserError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.services import Services
 
 
@@ -17,13 +40,64 @@ class CommandService:
         self.ctx = ctx
         self.services = services
 
-    def run(self, *, actor: str, text: str, trigger_id: str | None = None, channel_id: str | None = None) -> Reply:
-        """Run one `/mentoring` command for `actor` and return what they should read."""
-        words = text.strip().split()
-        now = self.ctx.now()
+    def _is_coordinator(self, actor: str, now: datetime) -> bool:
         with self.ctx.session() as session:
             coordinator = self.services.people.is_coordinator(session, actor, now)
-            session.commit()
-        if not words or words[0].lower() == "help":
-            return build_help_reply(coordinator=coordinator)
-        return build_help_reply(coordinator=coordinator, problem=f"I don't know the command “{words[0]}”.")
+            session.commit()  # keep the users.info cache
+        return coordinator
+
+    def run(self, *, actor: str, text: str, trigger_id: str | None = None, channel_id: str | None = None
+            ) -> Reply | None:
+        """Run one `/mentoring` command for `actor`; return what they should read (None when a modal opened)."""
+        now = self.ctx.now()
+        lifecycle = self.services.lifecycle
+        try:
+            command = parse_command(text, today=lifecycle.today(now))
+        except UnknownCommand as problem:
+            return build_help_reply(coordinator=self._is_coordinator(actor, now), problem=problem.message)
+        except UsageError as problem:
+            raise UserError(problem.message, problem.usage) from None
+
+        match command:
+            case Help():
+                return build_help_reply(coordinator=self._is_coordinator(actor, now))
+            case RegisterPair():
+                return lifecycle.register_pair(actor=actor, command=command, now=now)
+            case ListPairs(page=page):
+                return lifecycle.list_pairs(actor=actor, page=page, now=now)
+            case OpenCheckin(partner_id=partner):
+                pair_id = self._pair_for(actor, partner, "checkin", "/mentoring checkin")
+                self.services.checkins.open_checkin_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
+                return None
+            case OpenAgreement(partner_id=partner):
+                pair_id = self._pair_for(actor, partner, "agreement", "/mentoring agreement")
+                lifecycle.open_agreement_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
+                return None
+            case AddGoal():
+                return lifecycle.add_goal(actor=actor, command=command, now=now)
+            case ListGoals(partner_id=partner):
+                return lifecycle.list_goals(actor=actor, partner_id=partner, now=now)
+            case CompleteGoal():
+                return lifecycle.complete_goal(actor=actor, command=command, now=now)
+            case ShowPhase(advance=advance, partner_id=partner):
+                return lifecycle.show_phase(actor=actor, advance=advance, partner_id=partner, now=now)
+            case PausePair(days=days, partner_id=partner):
+                return lifecycle.pause(actor=actor, days=days, partner_id=partner, now=now)
+            case ResumePair(partner_id=partner):
+                return lifecycle.resume(actor=actor, partner_id=partner, now=now)
+            case EndPair(partner_id=partner):
+                return lifecycle.end(actor=actor, partner_id=partner, now=now)
+            case PostSummary():
+                if not self._is_coordinator(actor, now):
+                    raise lifecycle.coordinator_refusal("post the program summary", USAGE["summary"])
+                return self.services.nudges.post_summary(actor=actor, now=now)
+            case SetQuiet(on=on):
+                return lifecycle.set_quiet(actor=actor, on=on, now=now)
+        raise UserError("I don't know that command.", USAGE["help"])
+
+    def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:
+        """Return the id of the caller's pair for a modal command."""
+        with self.ctx.session() as session:
+            pair = self.services.lifecycle.resolve_pair(session, actor=actor, partner_id=partner_id,
+                                                        usage=USAGE[name], suggest=suggest)
+            return pair.id or 0

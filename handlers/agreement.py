@@ -1,0 +1,89 @@
+"""The agreement and closing well: buttons that open their modals, the submissions, the closure reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.blocks import Reply
+from bot.blocks.errors import build_error_reply
+from bot.blocks.ids import (
+    AGREEMENT_VIEW,
+    CLOSING_REFLECTION_ACTION,
+    CLOSING_REFLECTION_VIEW,
+    CLOSURE_REASON_ACTION,
+    SET_AGREEMENT_ACTION,
+)
+from bot.services import Services, UserError
+from bot.services.lifecycle import parse_pair_id
+
+
+def _tell(body: dict[str, Any], respond: Respond, services: Services, reply: Reply) -> None:
+    """Answer the presser alone: ephemerally under a message, else in their DM with the bot."""
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+    else:
+        services.ctx.gateway.post_message(body["user"]["id"], reply.text, reply.blocks)
+
+
+def handle_set_agreement_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                                services: Services) -> None:
+    ack()
+    try:
+        services.lifecycle.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+                                                trigger_id=body["trigger_id"])
+    except UserError as problem:
+        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+
+
+def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
+    errors = services.lifecycle.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
+                                               values=view["state"]["values"], now=services.ctx.now())
+    if errors:
+        ack(response_action="errors", errors=errors)
+    else:
+        ack()
+
+
+def handle_closing_reflection_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                                     services: Services) -> None:
+    ack()
+    try:
+        services.lifecycle.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+                                                 trigger_id=body["trigger_id"])
+    except UserError as problem:
+        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+
+
+def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                                         services: Services) -> None:
+    errors = services.lifecycle.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
+                                                values=view["state"]["values"])
+    if errors:
+        ack(response_action="errors", errors=errors)
+    else:
+        ack()
+
+
+def handle_closure_reason_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                                 services: Services) -> None:
+    ack()
+    try:
+        reply = services.lifecycle.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "",
+                                                         now=services.ctx.now())
+    except UserError as problem:
+        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+        return
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+    else:
+        _tell(body, respond, services, reply)
+
+
+def register(app: App) -> None:
+    app.action(SET_AGREEMENT_ACTION)(handle_set_agreement_action)
+    app.view(AGREEMENT_VIEW)(handle_agreement_submission)
+    app.action(CLOSING_REFLECTION_ACTION)(handle_closing_reflection_action)
+    app.view(CLOSING_REFLECTION_VIEW)(handle_closing_reflection_submission)
+    app.action(CLOSURE_REASON_ACTION)(handle_closure_reason_action)
