@@ -1,0 +1,422 @@
+"""Check-ins and the prompt buttons: log a meeting, snooze, ask for help, stop or resume reminders."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from bot.blocks import Reply
+from bot.blocks.checkins import (
+    MAX_CHECKIN_TEXT,
+    PROGRESS_LABELS,
+    build_checkin_logged_prompt,
+    build_checkin_modal,
+    build_checkin_recap,
+    build_checkin_thanks,
+    build_help_request_dm,
+    build_help_sent_prompt,
+    build_kind_stopped_prompt,
+    build_prompts_resumed_prompt,
+    build_snoozed_prompt,
+    kind_label,
+)
+from bot.blocks.ids import (
+    CHECKIN_GOAL_BLOCK_PREFIX,
+    CHECKIN_GOAL_INPUT,
+    CHECKIN_MET_ON_BLOCK,
+    CHECKIN_MET_ON_INPUT,
+    CHECKIN_NEXT_BLOCK,
+    CHECKIN_NEXT_INPUT,
+    CHECKIN_PRIVATE_BLOCK,
+    CHECKIN_PRIVATE_INPUT,
+    CHECKIN_RATING_BLOCK,
+    CHECKIN_RATING_INPUT,
+    CHECKIN_SHARED_BLOCK,
+    CHECKIN_SHARED_INPUT,
+)
+from bot.domain.models import (
+    CheckIn,
+    Goal,
+    GoalProgress,
+    GoalStatus,
+    HelpRequest,
+    NudgeKind,
+    Pair,
+    PairStatus,
+    Phase,
+    PrivateNote,
+)
+from bot.gateway import SlackCallFailed
+from bot.services.context import ServiceContext
+from bot.services.errors import UserError
+from bot.store import checkins as store
+from bot.store import get_pair, is_member, partner_of
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+SNOOZE_FOR = timedelta(days=3)
+# A second "I could use some help" within this window does not ping the coordinators again.
+HELP_REPEAT_WINDOW = timedelta(hours=24)
+STOPPABLE_KINDS = frozenset(NudgeKind) - {NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK}
+
+
+@dataclass(frozen=True)
+class SavedCheckin:
+    """What is needed to announce a stored check-in; never the private note."""
+
+    pair_id: int
+    author_id: str
+    channel_id: str | None
+    met_on: date
+    shared_text: str
+    next_meeting_on: date | None
+    achieved_goals: list[str]
+    source_channel: str | None = None
+    source_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """Either field errors keyed by block id (nothing stored) or the saved check-in."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    saved: SavedCheckin | None = None
+
+
+@dataclass(frozen=True)
+class ModalSource:
+    """Where the modal was opened from: the pair, and the prompt message to update once saved."""
+
+    pair_id: int
+    channel: str | None = None
+    ts: str | None = None
+
+    def encode(self) -> str:
+        if self.channel and self.ts:
+            return json.dumps({"pair": self.pair_id, "channel": self.channel, "ts": self.ts})
+        return str(self.pair_id)
+
+
+def parse_pair_value(value: str | None) -> int:
+    """Return the pair id carried by a button, or refuse clearly."""
+    text = (value or "").strip()
+    if not text.isdigit():
+        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.")
+    return int(text)
+
+
+def parse_pair_kind_value(value: str | None) -> tuple[int, str]:
+    """Return (pair id, nudge kind) from a "pair_id:kind" button value, or refuse clearly."""
+    pair_text, _, kind = (value or "").partition(":")
+    pair_id = parse_pair_value(pair_text)
+    if kind not in STOPPABLE_KINDS:
+        raise UserError("That button names a kind of reminder I don't know, so I changed nothing.")
+    return pair_id, kind
+
+
+def parse_modal_source(private_metadata: str | None) -> ModalSource:
+    text = (private_metadata or "").strip()
+    if text.isdigit():
+        return ModalSource(pair_id=int(text))
+    try:
+        data = json.loads(text)
+        return ModalSource(pair_id=int(data["pair"]), channel=str(data["channel"]), ts=str(data["ts"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError("This check-in form is out of date. Close it and start again from "
+                        "`/mentoring checkin`.") from error
+
+
+def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    block = values.get(block_id) or {}
+    found = block.get(action_id)
+    return found if isinstance(found, dict) else {}
+
+
+def _selected(values: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    option = _value(values, block_id, action_id).get("selected_option")
+    return str(option.get("value")) if isinstance(option, dict) and option.get("value") is not None else None
+
+
+def _date(values: dict[str, Any], block_id: str, action_id: str) -> tuple[date | None, bool]:
+    """Return (the picked date, whether what was sent was readable)."""
+    raw = _value(values, block_id, action_id).get("selected_date")
+    if not raw:
+        return None, True
+    try:
+        return date.fromisoformat(str(raw)), True
+    except ValueError:
+        return None, False
+
+
+def _text(values: dict[str, Any], block_id: str, action_id: str) -> str:
+    return str(_value(values, block_id, action_id).get("value") or "").strip()
+
+
+class CheckinService:
+    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+        self.ctx = ctx
+        self.services = services
+
+    # ---- shared helpers ------------------------------------------------------------------
+    def _zone(self, session: Session, user_id: str, now: datetime) -> ZoneInfo:
+        """Return the person's own time zone, falling back to the program's."""
+        try:
+            tz = self.services.people.get_person(session, user_id, now).tz
+        except SlackCallFailed:
+            tz = None
+        for name in (tz, self.ctx.settings.timezone, "UTC"):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
+
+    def _member_pair(self, session: Session, actor: str, pair_id: int, *, open_only: bool = False) -> Pair:
+        pair = get_pair(pair_id, session=session)
+        if pair is None:
+            raise UserError("That pair no longer exists — it may have been removed. Try `/mentoring pairs`.")
+        if not is_member(pair, actor):
+            raise UserError("That is not one of your pairs, so I did nothing.")
+        if open_only and pair.status == PairStatus.ENDED:
+            raise UserError("That pair has ended, so there is nothing more to log or snooze.")
+        return pair
+
+    def _answered(self, session: Session, pair: Pair, actor: str, now: datetime,
+                  channel: str | None, ts: str | None) -> None:
+        """Record that `actor` responded for this pair (any press or check-in counts)."""
+        state = store.get_member_state(pair.id or 0, actor, session=session)
+        store.record_response(state, now)
+        session.add(state)
+        if channel and ts:
+            store.mark_nudge_answered(channel, ts, now, session=session)
+
+    def _refresh_home(self, user_id: str) -> None:
+        # A stale Home is a cosmetic problem; the change itself is already saved.
+        try:
+            self.services.home.publish_home(user_id=user_id)
+        except SlackCallFailed as error:
+            logger.warning("could not republish the Home of %s: %s", user_id, error.code)
+
+    def publish_home(self, *, user_id: str) -> None:
+        """Publish `user_id`'s App Home (kept here too, as the documented entry point)."""
+        self.services.home.publish_home(user_id=user_id)
+
+    # ---- the modal -------------------------------------------------------------------------
+    def open_checkin_modal(self, *, actor: str, pair_id: int, trigger_id: str, source_channel: str | None = None,
+                           source_ts: str | None = None) -> None:
+        """Open the check-in modal for one of `actor`'s pairs."""
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id, open_only=True)
+            today = now.astimezone(self._zone(session, actor, now)).date()
+            partner = partner_of(pair, actor)
+            try:
+                partner_name = self.services.people.get_person(session, partner, now).display_name or partner
+            except SlackCallFailed:
+                partner_name = "your partner"
+            goals = store.list_open_goals(pair_id, session=session)
+            self._answered(session, pair, actor, now, source_channel, source_ts)
+            session.commit()
+        source = ModalSource(pair_id=pair_id, channel=source_channel, ts=source_ts)
+        view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
+                                   today=today, goals=goals)
+        self.ctx.gateway.open_view(trigger_id, view)
+
+    def save_checkin(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> CheckinResult:
+        """Validate a submitted check-in; store it only when every field is valid."""
+        source = parse_modal_source(private_metadata)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, source.pair_id, open_only=True)
+            today = now.astimezone(self._zone(session, actor, now)).date()
+            errors: dict[str, str] = {}
+
+            met_on, readable = _date(values, CHECKIN_MET_ON_BLOCK, CHECKIN_MET_ON_INPUT)
+            if met_on is None:
+                errors[CHECKIN_MET_ON_BLOCK] = "Pick the date you met." if readable else \
+                    "Pick a date from the calendar."
+            elif met_on > today:
+                errors[CHECKIN_MET_ON_BLOCK] = "The meeting date can't be in the future."
+            elif met_on < pair.started_on:
+                errors[CHECKIN_MET_ON_BLOCK] = (f"Your pair began on {pair.started_on.isoformat()}; "
+                                                "pick a date from then on.")
+
+            rating_text = _selected(values, CHECKIN_RATING_BLOCK, CHECKIN_RATING_INPUT)
+            rating = int(rating_text) if rating_text and rating_text.isdigit() else 0
+            if not 1 <= rating <= 5:
+                errors[CHECKIN_RATING_BLOCK] = "Pick how it's going, from 1 to 5."
+
+            shared = _text(values, CHECKIN_SHARED_BLOCK, CHECKIN_SHARED_INPUT)
+            if not shared:
+                errors[CHECKIN_SHARED_BLOCK] = "Write a line about what you worked on — your partner will see it."
+            elif len(shared) > MAX_CHECKIN_TEXT:
+                errors[CHECKIN_SHARED_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(shared)})."
+            private = _text(values, CHECKIN_PRIVATE_BLOCK, CHECKIN_PRIVATE_INPUT)
+            if len(private) > MAX_CHECKIN_TEXT:
+                errors[CHECKIN_PRIVATE_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(private)})."
+
+            next_on, readable = _date(values, CHECKIN_NEXT_BLOCK, CHECKIN_NEXT_INPUT)
+            if not readable:
+                errors[CHECKIN_NEXT_BLOCK] = "Pick a date from the calendar, or leave it empty."
+            elif next_on is not None and met_on is not None and next_on <= met_on:
+                errors[CHECKIN_NEXT_BLOCK] = "The next meeting must be after the meeting date."
+
+            progress: list[tuple[Goal, str]] = []
+            for block_id in values:
+                if not block_id.startswith(CHECKIN_GOAL_BLOCK_PREFIX):
+                    continue
+                choice = _selected(values, block_id, CHECKIN_GOAL_INPUT)
+                if choice is None:
+                    continue
+                goal_id = block_id.removeprefix(CHECKIN_GOAL_BLOCK_PREFIX)
+                goal = session.get(Goal, int(goal_id)) if goal_id.isdigit() else None
+                if goal is None or goal.pair_id != pair.id:
+                    errors[block_id] = "This goal no longer exists. Cancel and open the check-in again."
+                elif choice not in PROGRESS_LABELS:
+                    errors[block_id] = "Pick one of the listed progress steps."
+                else:
+                    progress.append((goal, choice))
+
+            if errors or met_on is None:
+                return CheckinResult(errors=errors)
+
+            checkin = CheckIn(pair_id=source.pair_id, author_id=actor, met_on=met_on, rating=rating,
+                              shared_text_enc=self.ctx.cipher.encrypt(shared), next_meeting_on=next_on,
+                              created_at=now)
+            session.add(checkin)
+            session.flush()
+            if private:
+                session.add(PrivateNote(checkin_id=checkin.id, author_id=actor,
+                                        text_enc=self.ctx.cipher.encrypt(private)))
+            achieved = []
+            for goal, choice in progress:
+                session.add(GoalProgress(checkin_id=checkin.id, goal_id=goal.id, progress=choice))
+                if choice == "done" and goal.status != GoalStatus.ACHIEVED:
+                    goal.status = GoalStatus.ACHIEVED
+                    goal.achieved_on = met_on
+                    session.add(goal)
+                    achieved.append(goal.text)
+            # Meeting with goals set means the pair is past setting direction and into the core work.
+            if pair.phase == Phase.DIRECTION and store.has_goals(source.pair_id, session=session):
+                pair.phase = Phase.PROGRESSION
+                pair.phase_changed_at = now
+                session.add(pair)
+            self._answered(session, pair, actor, now, source.channel, source.ts)
+            session.commit()
+            saved = SavedCheckin(pair_id=source.pair_id, author_id=actor, channel_id=pair.channel_id, met_on=met_on,
+                                 shared_text=shared, next_meeting_on=next_on, achieved_goals=achieved,
+                                 source_channel=source.channel, source_ts=source.ts)
+        return CheckinResult(saved=saved)
+
+    def announce_checkin(self, saved: SavedCheckin) -> None:
+        """Post the recap to the pair, update the prompt, thank the author and refresh their Home."""
+        gateway = self.ctx.gateway
+        recap_posted = False
+        if saved.channel_id:
+            recap = build_checkin_recap(author_id=saved.author_id, met_on=saved.met_on, shared_text=saved.shared_text,
+                                        next_meeting_on=saved.next_meeting_on, achieved_goals=saved.achieved_goals)
+            try:
+                gateway.post_message(saved.channel_id, recap.text, recap.blocks)
+                recap_posted = True
+            except SlackCallFailed as error:
+                logger.warning("recap for pair %s not posted: %s", saved.pair_id, error.code)
+        if saved.source_channel and saved.source_ts:
+            done = build_checkin_logged_prompt(saved.met_on)
+            try:
+                gateway.update_message(saved.source_channel, saved.source_ts, done.text, done.blocks)
+            except SlackCallFailed as error:
+                logger.warning("prompt message not updated: %s", error.code)
+        thanks = build_checkin_thanks(met_on=saved.met_on, recap_posted=recap_posted)
+        try:
+            gateway.post_message(saved.author_id, thanks.text, thanks.blocks)
+        except SlackCallFailed as error:
+            logger.warning("could not thank %s: %s", saved.author_id, error.code)
+        self._refresh_home(saved.author_id)
+
+    # ---- prompt buttons ----------------------------------------------------------------------
+    def snooze(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
+        """Hold this pair's prompts to `actor` for three days; a second press does not extend it."""
+        pair_id = parse_pair_value(value)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id, open_only=True)
+            state = store.get_member_state(pair_id, actor, session=session)
+            already = state.snoozed_until is not None and store.as_utc(state.snoozed_until) > now
+            if not already:
+                state.snoozed_until = now + SNOOZE_FOR
+            until = store.as_utc(state.snoozed_until or now).astimezone(self._zone(session, actor, now))
+            self._answered(session, pair, actor, now, channel, ts)
+            session.commit()
+        return build_snoozed_prompt(f"{until:%A} {until.day} {until:%B}", already=already)
+
+    def request_help(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
+        """Tell the coordinators, privately, that this pair could use help — once per day at most."""
+        pair_id = parse_pair_value(value)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id, open_only=True)
+            already = store.recent_help_request(pair_id, now - HELP_REPEAT_WINDOW, session=session) is not None
+            if not already:
+                session.add(HelpRequest(pair_id=pair_id, person_id=actor, created_at=now))
+            self._answered(session, pair, actor, now, channel, ts)
+            session.commit()
+        if already:
+            return build_help_sent_prompt(told=0, already=True)
+        message = build_help_request_dm(mentor_id=pair.mentor_id, mentee_id=pair.mentee_id)
+        told = 0
+        for coordinator in self.ctx.settings.coordinators:
+            try:
+                self.ctx.gateway.post_message(coordinator, message.text, message.blocks)
+                told += 1
+            except SlackCallFailed as error:
+                logger.warning("help request for pair %s not delivered to %s: %s", pair_id, coordinator, error.code)
+        return build_help_sent_prompt(told=told, already=False)
+
+    def stop_kind(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
+        """Stop one kind of reminder for `actor` in this pair."""
+        pair_id, kind = parse_pair_kind_value(value)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id)
+            state = store.get_member_state(pair_id, actor, session=session)
+            store.set_stopped_kinds(state, [*store.stopped_kinds(state), kind])
+            self._answered(session, pair, actor, now, channel, ts)
+            session.commit()
+        self._refresh_home(actor)
+        return build_kind_stopped_prompt(kind)
+
+    def resume_kind(self, *, actor: str, value: str) -> str:
+        """Turn one stopped kind of reminder back on (from the Home tab); return what changed."""
+        pair_id, kind = parse_pair_kind_value(value)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id)
+            state = store.get_member_state(pair_id, actor, session=session)
+            store.set_stopped_kinds(state, [k for k in store.stopped_kinds(state) if k != kind])
+            self._answered(session, pair, actor, now, None, None)
+            session.commit()
+        self._refresh_home(actor)
+        return f"{kind_label(kind).capitalize()} are back on."
+
+    def resume_prompts(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
+        """Lift the pause that three unanswered prompts put on this pair's prompts."""
+        pair_id = parse_pair_value(value)
+        now = self.ctx.now()
+        with self.ctx.session() as session:
+            pair = self._member_pair(session, actor, pair_id)
+            state = store.get_member_state(pair_id, actor, session=session)
+            state.prompts_paused_at = None
+            self._answered(session, pair, actor, now, channel, ts)
+            session.commit()
+        self._refresh_home(actor)
+        return build_prompts_resumed_prompt()

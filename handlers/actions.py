@@ -1,0 +1,133 @@
+"""Buttons: the prompt DM buttons and the Home tab's. Acknowledge, call one service, show what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.blocks import Reply
+from bot.blocks.checkins import build_answered_message
+from bot.blocks.errors import build_error_reply
+from bot.blocks.ids import (
+    CHECKIN_OPEN_ACTION,
+    HELP_ACTION,
+    RESUME_KIND_ACTION,
+    RESUME_PROMPTS_ACTION,
+    SNOOZE_ACTION,
+    STOP_KIND_ACTION,
+)
+from bot.services import Services, UserError
+from bot.services.checkins import parse_pair_value
+
+
+def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Return the (channel, ts) of the message whose button was pressed, if it was a message."""
+    container = body.get("container") or {}
+    if container.get("type") != "message":
+        return None, None
+    return container.get("channel_id"), container.get("message_ts")
+
+
+def _tell(body: dict[str, Any], respond: Respond, services: Services, reply: Reply) -> None:
+    """Answer only the presser: ephemerally where Slack allows it, else (the Home tab) in our DM."""
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+    else:
+        services.ctx.gateway.post_message(body["user"]["id"], reply.text, reply.blocks)
+
+
+def _refuse(body: dict[str, Any], respond: Respond, services: Services, problem: UserError) -> None:
+    _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+
+
+def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services, outcome: Reply) -> None:
+    """Swap the pressed message's buttons for what happened."""
+    reply = build_answered_message((body.get("message") or {}).get("blocks"), outcome)
+    channel, ts = _source(body)
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+    elif channel and ts:
+        services.ctx.gateway.update_message(channel, ts, reply.text, reply.blocks)
+
+
+def handle_checkin_open_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                               services: Services) -> None:
+    ack()
+    channel, ts = _source(body)
+    try:
+        services.checkins.open_checkin_modal(actor=body["user"]["id"], pair_id=parse_pair_value(action.get("value")),
+                                             trigger_id=body["trigger_id"], source_channel=channel, source_ts=ts)
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+
+
+def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                         services: Services) -> None:
+    ack()
+    channel, ts = _source(body)
+    try:
+        outcome = services.checkins.snooze(actor=body["user"]["id"], value=action.get("value", ""),
+                                           channel=channel, ts=ts)
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+        return
+    _replace_buttons(body, respond, services, outcome)
+
+
+def handle_help_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                       services: Services) -> None:
+    ack()
+    channel, ts = _source(body)
+    try:
+        outcome = services.checkins.request_help(actor=body["user"]["id"], value=action.get("value", ""),
+                                                 channel=channel, ts=ts)
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+        return
+    _replace_buttons(body, respond, services, outcome)
+
+
+def handle_stop_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                            services: Services) -> None:
+    ack()
+    channel, ts = _source(body)
+    try:
+        outcome = services.checkins.stop_kind(actor=body["user"]["id"], value=action.get("value", ""),
+                                              channel=channel, ts=ts)
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+        return
+    _replace_buttons(body, respond, services, outcome)
+
+
+def handle_resume_prompts_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                                 services: Services) -> None:
+    ack()
+    channel, ts = _source(body)
+    try:
+        outcome = services.checkins.resume_prompts(actor=body["user"]["id"], value=action.get("value", ""),
+                                                   channel=channel, ts=ts)
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+        return
+    if channel:
+        _replace_buttons(body, respond, services, outcome)
+
+
+def handle_resume_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                              services: Services) -> None:
+    ack()
+    try:
+        services.checkins.resume_kind(actor=body["user"]["id"], value=action.get("value", ""))
+    except UserError as problem:
+        _refuse(body, respond, services, problem)
+
+
+def register(app: App) -> None:
+    app.action(CHECKIN_OPEN_ACTION)(handle_checkin_open_action)
+    app.action(SNOOZE_ACTION)(handle_snooze_action)
+    app.action(HELP_ACTION)(handle_help_action)
+    app.action(STOP_KIND_ACTION)(handle_stop_kind_action)
+    app.action(RESUME_PROMPTS_ACTION)(handle_resume_prompts_action)
+    app.action(RESUME_KIND_ACTION)(handle_resume_kind_action)

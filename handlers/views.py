@@ -1,0 +1,31 @@
+"""Modal submissions: validate and save, answer field errors in the modal, then announce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.blocks.checkins import build_checkin_problem_view
+from bot.blocks.ids import CHECKIN_VIEW
+from bot.services import Services, UserError
+
+
+def handle_checkin_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
+    try:
+        result = services.checkins.save_checkin(actor=body["user"]["id"],
+                                                private_metadata=view.get("private_metadata", ""),
+                                                values=(view.get("state") or {}).get("values") or {})
+    except UserError as problem:
+        ack(response_action="update", view=build_checkin_problem_view(problem.text))
+        return
+    if result.saved is None:
+        ack(response_action="errors", errors=result.errors)
+        return
+    # Acknowledge before talking to Slack so the modal closes within Slack's 3 seconds.
+    ack()
+    services.checkins.announce_checkin(result.saved)
+
+
+def register(app: App) -> None:
+    app.view(CHECKIN_VIEW)(handle_checkin_submission)
