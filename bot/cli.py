@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.config import Settings, SettingsError
 
@@ -50,6 +51,11 @@ def cmd_run(_args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    from scheduler import build_scheduler
+
+    clock = build_scheduler(runtime.services, settings)
+    clock.start()
+    logger.info("scheduler started: nudge sweep every %s minute(s)", settings.sweep_minutes)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -63,6 +69,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
             serve(runtime.app, runtime.engine, settings.port)
     except KeyboardInterrupt:
         logger.info("shutting down")
+    finally:
+        clock.shutdown(wait=False)
     return 0
 
 
@@ -106,6 +114,81 @@ def cmd_check(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_now(raw: str | None) -> datetime:
+    """Return --now as aware UTC (a time without a zone is taken as UTC), or the real clock."""
+    if raw is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        print(f"mentorbot: --now {raw!r} is not an ISO-8601 time; use e.g. 2026-03-09T16:30:00Z.", file=sys.stderr)
+        raise SystemExit(2) from None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _build_services(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.app import build_services
+    from bot.db import migrate
+
+    services = build_services(settings)
+    migrate(services.ctx.engine)
+    return services
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One scheduler pass as of --now; with --dry-run, print what is due and send nothing."""
+    now = _parse_now(args.now)
+    settings = _load_settings(require_signing_secret=False)
+    _configure_logging(settings.log_level)
+    services = _build_services(settings)
+    result = services.nudges.sweep(now=now, dry_run=args.dry_run)
+    if args.dry_run:
+        from bot.domain.policy import GROUP
+
+        print(f"Due at {now.isoformat(timespec='minutes')} (dry run: nothing sent)")
+        rows = [("RECIPIENT", "PAIR", "KIND", "LOCAL TIME")]
+        for nudge in result.due:
+            recipient = f"group DM of pair {nudge.pair_id}" if nudge.recipient == GROUP else nudge.recipient
+            rows.append((recipient, str(nudge.pair_id or "—"), nudge.kind.value,
+                         nudge.local_at.strftime("%a %Y-%m-%d %H:%M %Z")))
+        if len(rows) == 1:
+            print("Nothing is due.")
+        else:
+            widths = [max(len(row[i]) for row in rows) for i in range(4)]
+            for row in rows:
+                print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        failed = services.nudges.list_undeliverable()
+        if failed:
+            print(f"\nUndeliverable ({len(failed)}):")
+            for when, recipient, kind, reason in failed:
+                print(f"  {when}  {recipient}  {kind}: {reason}")
+        return 0
+    print(f"Sent {len(result.sent)}, undeliverable {len(result.undeliverable)}, skipped {len(result.skipped)} "
+          f"(already claimed), to retry {len(result.retry_later)}.")
+    if result.stopped:
+        print(f"mentorbot: sweep stopped: {result.stopped}. Run `mentorbot check`.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the CSV of pairs (no note text) to --out or standard output."""
+    settings = _load_settings(require_signing_secret=False)
+    _configure_logging(settings.log_level)
+    data = _build_services(settings).nudges.export_csv()
+    if args.out in (None, "-"):
+        sys.stdout.write(data)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8", newline="") as handle:
+            handle.write(data)
+    except OSError as problem:
+        print(f"mentorbot: cannot write {args.out} ({problem.strerror}).", file=sys.stderr)
+        return 2
+    print(f"Wrote {data.count(chr(10)) - 1} pair(s) to {args.out}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mentorbot",
@@ -116,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check the settings, the database and the Slack token")
     check.set_defaults(func=cmd_check)
+    sweep = sub.add_parser("sweep", help="one scheduler pass: send due nudges, or --dry-run to list them")
+    sweep.add_argument("--now", metavar="ISO-8601", help="pretend it is this time (default: now)")
+    sweep.add_argument("--dry-run", action="store_true", help="print the due nudges as a table; send nothing")
+    sweep.set_defaults(func=cmd_sweep)
+    export = sub.add_parser("export", help="CSV of pairs: phase, dates, check-ins, ratings, goals (no note text)")
+    export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.services import Services
-from handlers import commands
+from handlers import actions, agreement, commands, events, views
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ def register(app: App, *, services: Services) -> None:
                     response_type="ephemeral", replace_original=False)
 
     commands.register(app)
+    agreement.register(app)
+    actions.register(app)
+    views.register(app)
+    events.register(app)
 
 
 def _describe(body: dict[str, Any]) -> str:

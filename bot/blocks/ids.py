@@ -13,3 +13,38 @@ PICK_PAIR_ACTION = "pick_pair"
 # Modals (callback ids)
 CHECKIN_VIEW = "checkin_modal"
 AGREEMENT_VIEW = "agreement_modal"
+
+# Check-in modal blocks (block_id) and their inputs (action_id)
+CHECKIN_MET_ON_BLOCK = "checkin_met_on"
+CHECKIN_MET_ON_INPUT = "met_on"
+CHECKIN_RATING_BLOCK = "checkin_rating"
+CHECKIN_RATING_INPUT = "rating"
+CHECKIN_SHARED_BLOCK = "checkin_shared"
+CHECKIN_SHARED_INPUT = "shared_text"
+CHECKIN_PRIVATE_BLOCK = "checkin_private"
+CHECKIN_PRIVATE_INPUT = "private_note"
+CHECKIN_NEXT_BLOCK = "checkin_next_meeting"
+CHECKIN_NEXT_INPUT = "next_meeting_on"
+CHECKIN_GOAL_BLOCK_PREFIX = "checkin_goal_"  # + goal id
+CHECKIN_GOAL_INPUT = "goal_progress"
+
+# Block ids of the buttons on the App Home and on prompt replacements
+HOME_PAIR_ACTIONS_BLOCK_PREFIX = "home_pair_"  # + pair id
+HOME_RESUME_KINDS_BLOCK_PREFIX = "home_resume_"  # + pair id
+
+# Pair lifecycle (engineer A)
+PAIRS_PAGE_ACTION = "pairs_page"  # value: the page number to show
+CLOSING_REFLECTION_ACTION = "closing_reflection_open"
+CLOSURE_REASON_ACTION = "closure_reason"  # value "pair_id:reason" (a ClosureReason)
+CLOSING_REFLECTION_VIEW = "closing_reflection_modal"
+# Input blocks of the agreement modal (each input's action id is INPUT_ACTION)
+INPUT_ACTION = "value"
+AGREEMENT_CADENCE_BLOCK = "agreement_cadence"
+AGREEMENT_WHO_SETS_UP_BLOCK = "agreement_who_sets_up"
+AGREEMENT_CONTACT_BLOCK = "agreement_contact"
+AGREEMENT_CONFIDENTIALITY_BLOCK = "agreement_confidentiality"
+AGREEMENT_OFF_LIMITS_BLOCK = "agreement_off_limits"
+AGREEMENT_ENDS_ON_BLOCK = "agreement_ends_on"
+AGREEMENT_SUCCESS_BLOCK = "agreement_success"
+AGREEMENT_WAY_OUT_BLOCK = "agreement_way_out"
+REFLECTION_TEXT_BLOCK = "reflection_text"

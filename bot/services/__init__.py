@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from bot.services.checkins import CheckinService
 from bot.services.commands import CommandService
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.home import HomeService
+from bot.services.lifecycle import LifecycleService
+from bot.services.nudges import NudgeService
 from bot.services.people import PeopleService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
@@ -17,3 +21,7 @@ class Services:
         self.ctx = ctx
         self.people = PeopleService(ctx)
         self.commands = CommandService(ctx, self)
+        self.lifecycle = LifecycleService(ctx, self)
+        self.checkins = CheckinService(ctx, self)
+        self.home = HomeService(ctx, self)
+        self.nudges = NudgeService(ctx, self)

@@ -1,0 +1,288 @@
+"""Scheduled nudges: decide what is due (pure policy), claim it in the ledger, deliver it once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import socket
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.blocks import Reply
+from bot.blocks.nudges import NudgeFacts, build_nudge_message, build_undeliverable_notice, nudge_metadata
+from bot.blocks.summary import build_summary_message
+from bot.domain.export import EXPORT_COLUMNS, export_rows
+from bot.domain.health import days_silent
+from bot.domain.models import ClosureReason, GoalStatus, NudgeKind
+from bot.domain.policy import DueNudge, PairFacts, ProgramState, candidate_keys, nudge_key, plan
+from bot.domain.summary import summary_figures
+from bot.gateway import SlackCallFailed
+from bot.services.context import ServiceContext
+from bot.services.errors import UserError
+from bot.services.people import INFO_MAX_AGE
+from bot.store import nudges as ledger
+from bot.store.nudges import PersonZone, load_export_inputs, load_program_state, load_summary_inputs
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did; `due` is everything the policy picked (all of it, on a dry run)."""
+
+    due: list[DueNudge] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # claimed by another sweep
+    retry_later: list[str] = field(default_factory=list)
+    undeliverable: list[str] = field(default_factory=list)
+    state_changes: int = 0
+    stopped: str | None = None  # set when Slack refused the token and the sweep stopped
+
+
+class NudgeService:
+    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+        self.ctx = ctx
+        self.services = services
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+    # ---- the sweep ---------------------------------------------------------------------------------------
+
+    def load_state(self, session: Session, now: datetime) -> tuple[ProgramState, list[PersonZone]]:
+        """Return the program snapshot, with the ledger keys of every candidate (ten statements in all)."""
+        settings = self.ctx.settings
+        state, people = load_program_state(
+            session=session,
+            now=now,
+            program_tz=settings.timezone,
+            summary_channel=settings.summary_channel,
+            coordinators=tuple(settings.coordinators),
+            max_dms_per_week=settings.max_dms_per_week,
+        )
+        return self._with_ledger_keys(session, state, now), people
+
+    @staticmethod
+    def _with_ledger_keys(session: Session, state: ProgramState, now: datetime) -> ProgramState:
+        keys = ledger.claimed_keys(candidate_keys(state, now), session=session)
+        return replace(state, ledger_keys=keys)
+
+    def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
+        """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
+        result = SweepResult()
+        with self.ctx.session() as session:
+            state, people = self.load_state(session, now)
+            if not dry_run:
+                state = self._refresh_stale_zones(session, state, people, now)
+            decided = plan(state, now)
+            if not dry_run:
+                for change in decided.changes:
+                    ledger.apply_state_change(
+                        session=session, pair_id=change.pair_id, status=change.status,
+                        phase=change.phase, now=now, closure_reason=ClosureReason.COMPLETED,
+                    )
+                session.commit()
+        result.due = decided.nudges
+        result.state_changes = len(decided.changes)
+        if dry_run:
+            return result
+        facts = {f.pair.id: f for f in state.pairs}
+        for nudge in decided.nudges:
+            outcome = self._deliver(nudge, facts.get(nudge.pair_id), now)
+            if outcome == "auth":
+                result.stopped = "Slack refused the bot token"
+                break
+            {"sent": result.sent, "skipped": result.skipped, "retry": result.retry_later,
+             "undeliverable": result.undeliverable}[outcome].append(nudge.key)
+        if result.sent or result.undeliverable:
+            logger.info("sweep at %s: %d sent, %d undeliverable, %d skipped, %d to retry", now.isoformat(),
+                        len(result.sent), len(result.undeliverable), len(result.skipped), len(result.retry_later))
+        return result
+
+    def _refresh_stale_zones(
+        self, session: Session, state: ProgramState, people: list[PersonZone], now: datetime
+    ) -> ProgramState:
+        """Ask Slack again about people whose cached zone is older than a week (only those: sweeps stay fast)."""
+        stale = [p.slack_user_id for p in people
+                 if p.info_fetched_at is None or now - p.info_fetched_at > INFO_MAX_AGE]
+        # Coordinators we have never met are looked up too, so at-risk alerts follow their own zone.
+        stale += [c for c in self.ctx.settings.coordinators if c not in state.zones]
+        if not stale:
+            return state
+        zones = dict(state.zones)
+        for user_id in stale:
+            # One short transaction per person: a parallel sweep refreshing the same person never blocks us.
+            with self.ctx.session() as own:
+                try:
+                    zones[user_id] = self.services.people.get_person(own, user_id, now).tz
+                    own.commit()
+                except IntegrityError:
+                    own.rollback()  # another sweep recorded this person at the same moment; its answer will do
+                except SlackCallFailed as problem:
+                    # Keep the cached zone; a person Slack cannot describe is reported when a DM to them fails.
+                    logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
+        return self._with_ledger_keys(session, replace(state, zones=zones), now)
+
+    def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> str:
+        """Claim, send and record one nudge; return sent | skipped | retry | undeliverable | auth."""
+        with self.ctx.session() as session:
+            claimed = ledger.claim_nudge(
+                session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,
+                kind=nudge.kind, period=nudge.period, now=now, claimed_by=self.worker,
+            )
+            if not claimed:
+                return "skipped"
+            session.commit()
+        try:
+            reply = self._message_for(nudge, facts, now)
+            channel = self._channel_for(nudge, facts)
+            ts = self.ctx.gateway.post_message(channel, reply.text, reply.blocks, metadata=nudge_metadata(nudge.key))
+        except SlackCallFailed as problem:
+            return self._failed(nudge, facts, problem, now)
+        with self.ctx.session() as session:
+            ledger.mark_sent(session=session, key=nudge.key, now=now, channel=channel, ts=ts)
+            session.commit()
+        if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
+            self._record_prompt(nudge, nudge.pair_id, now)
+        return "sent"
+
+    def _record_prompt(self, nudge: DueNudge, pair_id: int, now: datetime) -> None:
+        """Count an unanswered prompt, or note that prompts are paused (retried once if a handler raced us)."""
+        for _attempt in range(2):
+            with self.ctx.session() as session:
+                try:
+                    if nudge.kind == NudgeKind.HOW_IS_IT_GOING:
+                        ledger.count_unanswered_prompt(session=session, pair_id=pair_id, person_id=nudge.recipient)
+                    else:
+                        ledger.mark_prompts_paused(session=session, pair_id=pair_id, person_id=nudge.recipient,
+                                                   now=now)
+                    session.commit()
+                    return
+                except IntegrityError:
+                    session.rollback()
+
+    def _failed(self, nudge: DueNudge, facts: PairFacts | None, problem: SlackCallFailed, now: datetime) -> str:
+        with self.ctx.session() as session:
+            if problem.kind == "undeliverable":
+                ledger.mark_undeliverable(session=session, key=nudge.key, reason=problem.code)
+            else:
+                ledger.release_claim(session=session, key=nudge.key)
+            session.commit()
+        if problem.kind == "auth":
+            logger.error("Slack refused the bot token (%s): sweep stopped, nothing more is sent. "
+                         "Fix SLACK_BOT_TOKEN and run `mentorbot check`.", problem.code)
+            return "auth"
+        if problem.kind == "retry":
+            logger.warning("nudge %s not sent (%s); a later sweep retries it", nudge.key, problem.code)
+            return "retry"
+        logger.warning("nudge %s undeliverable: %s", nudge.key, problem.code)
+        self._report_undeliverable(nudge, facts, problem.code, now)
+        return "undeliverable"
+
+    def _report_undeliverable(self, nudge: DueNudge, facts: PairFacts | None, reason: str, now: datetime) -> None:
+        """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
+        if facts is None or nudge.role == "coordinator":
+            # The summary channel or a coordinator's own DM failed: nobody else to tell; the log and ledger say it.
+            logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient, reason)
+            return
+        pair_id = facts.pair.id or 0
+        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), nudge.recipient, reason)
+        for coordinator in self.ctx.settings.coordinators:
+            key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, nudge.recipient)
+            with self.ctx.session() as session:
+                if not ledger.claim_nudge(session=session, key=key, pair_id=pair_id, recipient=coordinator,
+                                          kind=DELIVERY_FAILED, period=nudge.recipient, now=now,
+                                          claimed_by=self.worker):
+                    continue
+                session.commit()
+            try:
+                ts = self.ctx.gateway.post_message(coordinator, notice.text, notice.blocks,
+                                                   metadata=nudge_metadata(key))
+            except SlackCallFailed as problem:
+                with self.ctx.session() as session:
+                    ledger.mark_undeliverable(session=session, key=key, reason=problem.code)
+                    session.commit()
+                logger.error("could not tell coordinator %s about an undeliverable nudge (%s)", coordinator,
+                             problem.code)
+                continue
+            with self.ctx.session() as session:
+                ledger.mark_sent(session=session, key=key, now=now, channel=coordinator, ts=ts)
+                session.commit()
+
+    def _channel_for(self, nudge: DueNudge, facts: PairFacts | None) -> str:
+        if nudge.is_group and facts is not None:
+            return facts.pair.channel_id or self.ctx.gateway.open_conversation(
+                [facts.pair.mentor_id, facts.pair.mentee_id])
+        return nudge.recipient  # a user id opens the DM; a channel id posts there
+
+    def _message_for(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> Reply:
+        if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
+            return self._summary_reply(now)
+        assert facts is not None  # every other kind belongs to a pair the policy saw
+        today = nudge.local_at.date()
+        last_met = facts.last_checkin.met_on if facts.last_checkin else None
+        goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)
+        return build_nudge_message(nudge, NudgeFacts(
+            pair=facts.pair,
+            goal=goal,
+            open_goals=tuple(g for g in facts.goals if g.status == GoalStatus.OPEN),
+            last_met_on=last_met,
+            next_meeting_on=facts.last_checkin.next_meeting_on if facts.last_checkin else None,
+            days_silent=days_silent(facts.pair, last_met, today),
+        ))
+
+    # ---- the summary -------------------------------------------------------------------------------------
+
+    def _summary_reply(self, now: datetime) -> Reply:
+        today = now.astimezone(ZoneInfo(self.ctx.settings.timezone)).date()
+        with self.ctx.session() as session:
+            inputs = load_summary_inputs(session=session, today=today)
+        return build_summary_message(summary_figures(inputs, today))
+
+    def post_summary(self, *, actor: str, now: datetime) -> Reply:
+        """Post the program summary to the summary channel now (a coordinator asked for it)."""
+        with self.ctx.session() as session:
+            allowed = self.services.people.is_coordinator(session, actor, now)
+            session.commit()
+        if not allowed:
+            raise UserError("Only a program coordinator can post the summary.", "/mentoring summary")
+        channel = self.ctx.settings.summary_channel
+        if not channel:
+            raise UserError("No summary channel is configured. Set MENTORBOT_SUMMARY_CHANNEL to a channel ID "
+                            "and invite the bot there.")
+        reply = self._summary_reply(now)
+        try:
+            self.ctx.gateway.post_message(channel, reply.text, reply.blocks)
+        except SlackCallFailed as problem:
+            raise UserError(f"Slack would not take the summary in <#{channel}> ({problem.code}). "
+                            "Is the bot invited to that channel?") from None
+        return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>.")
+
+    # ---- the export --------------------------------------------------------------------------------------
+
+    def export_csv(self) -> str:
+        """Return the CSV of every pair (figures and dates, no note text)."""
+        with self.ctx.session() as session:
+            rows = export_rows(load_export_inputs(session=session))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+    def list_undeliverable(self) -> list[tuple[str, str, str, str]]:
+        """Return (when, recipient, kind, reason) for nudges the ledger records as undeliverable."""
+        with self.ctx.session() as session:
+            return [(n.claimed_at.isoformat(timespec="minutes"), n.recipient, n.kind, n.error or "")
+                    for n in ledger.list_undeliverable(session=session)]
+
