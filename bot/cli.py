@@ -8,8 +8,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 logger = logging.getLogger("mentorbot")
 
@@ -94,6 +98,8 @@ def cmd_check(_args: argparse.Namespace) -> int:
         pending = pending_migrations(engine)
         note = f", {len(pending)} migration(s) pending (applied by `mentorbot run`)" if pending else ""
         print(f"✓ database: {engine.url.render_as_string(hide_password=True)}{note}")
+        if not pending:
+            _print_quiet_switch(engine)
     except Exception as error:  # noqa: BLE001  (report any database failure as one line)
         print(f"✗ database: cannot open {engine.url.render_as_string(hide_password=True)} "
               f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). Check DATABASE_URL.")
@@ -112,6 +118,20 @@ def cmd_check(_args: argparse.Namespace) -> int:
         return 1
     print("✓ all well: mentorbot is ready to run.")
     return 0
+
+
+def _print_quiet_switch(engine: Engine) -> None:
+    """Say so when the kill switch is on: it is not a fault, but nobody should be surprised by silence."""
+    from sqlmodel import Session
+
+    from bot.domain.models import WorkspaceFlag
+    from bot.store.flags import QUIET
+
+    with Session(engine) as session:
+        flag = session.get(WorkspaceFlag, QUIET)
+    if flag is not None and flag.value == "on":
+        print(f"! quiet: the kill switch is ON since {flag.updated_at:%Y-%m-%d %H:%M} UTC (by {flag.updated_by}): "
+              "no scheduled DM or summary goes out until a coordinator runs `/mentoring quiet off`.")
 
 
 def _parse_now(raw: str | None) -> datetime:

@@ -160,3 +160,24 @@ def test_fifty_requests_at_once_are_all_answered(server, fake_slack):
     while len(fake_slack.responses) < 50 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(fake_slack.responses) == 50
+
+
+def test_check_says_when_the_kill_switch_is_on(tmp_path, fake_slack, database_url, engine):
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from alembic import command
+
+    from bot.db import alembic_config
+    from bot.domain.models import WorkspaceFlag
+
+    command.stamp(alembic_config(engine), "head")  # the fixture built the tables from the models
+    with Session(engine) as session:
+        session.add(WorkspaceFlag(name="quiet", value="on", updated_by="UCOORD1",
+                                  updated_at=datetime(2026, 11, 20, 10, 0, tzinfo=UTC)))
+        session.commit()
+    result = run_cli(["check"], mentorbot_env(fake_slack, database_url), tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "kill switch is ON since 2026-11-20 10:00 UTC (by UCOORD1)" in result.stdout
+    assert "/mentoring quiet off" in result.stdout
