@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -62,57 +63,40 @@ def handle_checkin_open_action(ack: Ack, body: dict[str, Any], action: dict[str,
         _refuse(body, respond, services, problem)
 
 
-def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                         services: Services) -> None:
-    ack()
+def _answer_prompt(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services,
+                   use_case: Callable[..., Reply]) -> None:
+    """Run a prompt button's use case, then show its outcome in place of the buttons."""
     channel, ts = _source(body)
     try:
-        outcome = services.checkins.snooze(actor=body["user"]["id"], value=action.get("value", ""),
-                                           channel=channel, ts=ts)
+        outcome = use_case(actor=body["user"]["id"], value=action.get("value", ""), channel=channel, ts=ts)
     except UserError as problem:
         _refuse(body, respond, services, problem)
         return
     _replace_buttons(body, respond, services, outcome)
+
+
+def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                         services: Services) -> None:
+    ack()
+    _answer_prompt(body, action, respond, services, services.checkins.snooze)
 
 
 def handle_help_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                        services: Services) -> None:
     ack()
-    channel, ts = _source(body)
-    try:
-        outcome = services.checkins.request_help(actor=body["user"]["id"], value=action.get("value", ""),
-                                                 channel=channel, ts=ts)
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
-        return
-    _replace_buttons(body, respond, services, outcome)
+    _answer_prompt(body, action, respond, services, services.checkins.request_help)
 
 
 def handle_stop_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                             services: Services) -> None:
     ack()
-    channel, ts = _source(body)
-    try:
-        outcome = services.checkins.stop_kind(actor=body["user"]["id"], value=action.get("value", ""),
-                                              channel=channel, ts=ts)
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
-        return
-    _replace_buttons(body, respond, services, outcome)
+    _answer_prompt(body, action, respond, services, services.checkins.stop_kind)
 
 
 def handle_resume_prompts_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                                  services: Services) -> None:
     ack()
-    channel, ts = _source(body)
-    try:
-        outcome = services.checkins.resume_prompts(actor=body["user"]["id"], value=action.get("value", ""),
-                                                   channel=channel, ts=ts)
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
-        return
-    if channel:
-        _replace_buttons(body, respond, services, outcome)
+    _answer_prompt(body, action, respond, services, services.checkins.resume_prompts)
 
 
 def handle_resume_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
