@@ -20,6 +20,7 @@ from bot.blocks.ids import (
 )
 from bot.services import Services, UserError
 from bot.services.checkins import parse_pair_value
+from handlers.replies import tell_presser
 
 
 def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -30,16 +31,8 @@ def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return container.get("channel_id"), container.get("message_ts")
 
 
-def _tell(body: dict[str, Any], respond: Respond, services: Services, reply: Reply) -> None:
-    """Answer only the presser: ephemerally where Slack allows it, else (the Home tab) in our DM."""
-    if body.get("response_url"):
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
-    else:
-        services.ctx.gateway.post_message(body["user"]["id"], reply.text, reply.blocks)
-
-
 def _refuse(body: dict[str, Any], respond: Respond, services: Services, problem: UserError) -> None:
-    _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+    tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
 
 
 def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services, outcome: Reply) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.blocks import Reply
 from bot.blocks.errors import build_error_reply
 from bot.blocks.ids import (
     AGREEMENT_VIEW,
@@ -17,14 +16,7 @@ from bot.blocks.ids import (
 )
 from bot.services import Services, UserError
 from bot.services.lifecycle import parse_pair_id
-
-
-def _tell(body: dict[str, Any], respond: Respond, services: Services, reply: Reply) -> None:
-    """Answer the presser alone: ephemerally under a message, else in their DM with the bot."""
-    if body.get("response_url"):
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
-    else:
-        services.ctx.gateway.post_message(body["user"]["id"], reply.text, reply.blocks)
+from handlers.replies import tell_presser
 
 
 def handle_set_agreement_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -34,7 +26,7 @@ def handle_set_agreement_action(ack: Ack, body: dict[str, Any], action: dict[str
         services.lifecycle.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                 trigger_id=body["trigger_id"])
     except UserError as problem:
-        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+        tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
 
 
 def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
@@ -53,7 +45,7 @@ def handle_closing_reflection_action(ack: Ack, body: dict[str, Any], action: dic
         services.lifecycle.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                  trigger_id=body["trigger_id"])
     except UserError as problem:
-        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+        tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
 
 
 def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -73,12 +65,12 @@ def handle_closure_reason_action(ack: Ack, body: dict[str, Any], action: dict[st
         reply = services.lifecycle.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "",
                                                          now=services.ctx.now())
     except UserError as problem:
-        _tell(body, respond, services, build_error_reply(problem.text, problem.usage))
+        tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
         return
     if body.get("response_url"):
         respond(text=reply.text, blocks=reply.blocks, replace_original=True)
     else:
-        _tell(body, respond, services, reply)
+        tell_presser(body, respond, services, reply)
 
 
 def register(app: App) -> None:
