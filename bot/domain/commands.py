@@ -203,7 +203,9 @@ def _not_a_mention(token: Token, usage: str) -> UsageError:
         return UsageError(
             f"“{name}” is not a Slack mention. Type @ and pick the person from the list so Slack links them.", usage
         )
-    return UsageError(f"I don't understand “{name}” here.", usage)
+    return UsageError(
+        f"I don't understand “{name}” here. To name a person, type @ and pick them from the list.", usage
+    )
 
 
 def parse_date(raw: str, usage: str) -> date:
