@@ -59,6 +59,7 @@ class FakeSlack:
         self.faults: dict[str, list[Fault]] = {}
         self.bot_user_id = "UBOT"
         self.team_id = "T0001"
+        self.socket_mode_url: str | None = None  # what apps.connections.open hands out
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -219,7 +220,8 @@ class FakeSlack:
             if fault.status >= 500:
                 return fault.status, {"ok": False, "error": "internal_error"}, extra
             return 200, {"ok": False, "error": fault.error or "unknown_error"}, extra
-        if not headers.get("authorization", "").startswith("Bearer xoxb-"):
+        token_prefix = "Bearer xapp-" if method == "apps.connections.open" else "Bearer xoxb-"
+        if not headers.get("authorization", "").startswith(token_prefix):
             return 200, {"ok": False, "error": "not_authed"}, {}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -275,6 +277,11 @@ class FakeSlack:
                 if float(m["ts"]) >= oldest
             ]
         return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+
+    def _apps_connections_open(self, _params: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("trigger_id"):
