@@ -256,6 +256,8 @@ class FakeSlack:
             user = self.users.get(channel)
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
+            if user.get("dm_error"):  # e.g. a user who turned off DMs from apps
+                return {"ok": False, "error": user["dm_error"]}
             channel = "D" + channel.lstrip("U")
         ts = f"{1700000000 + next(self._ts)}.000100"
         message = dict(params, channel=channel, ts=ts)

@@ -137,16 +137,18 @@ def test_a_passing_failure_releases_the_claim_and_a_later_sweep_sends_it(service
 
 
 def test_an_undeliverable_nudge_is_recorded_and_the_coordinator_told_once(services, fake_slack, engine):
+    fake_slack.add_user("UNOBODY9", "No DMs", tz="UTC")
+    fake_slack.users["UNOBODY9"]["dm_error"] = "messages_tab_disabled"
     with Session(engine) as session:
         seed_pair(session, services.ctx.cipher, mentee="UNOBODY9")
         session.commit()
     first = services.nudges.sweep(now=NOW)
     assert len(first.undeliverable) == 1
     [row] = [r for r in ledger(engine) if r.recipient == "UNOBODY9"]
-    assert (row.status, row.error) == (NudgeStatus.UNDELIVERABLE, "user_not_found")
+    assert (row.status, row.error) == (NudgeStatus.UNDELIVERABLE, "messages_tab_disabled")
     notices = dms(fake_slack, COORDINATOR)
     assert len(notices) == 1
-    assert "couldn't deliver" in notices[0]["text"] and "user_not_found" in notices[0]["text"]
+    assert "couldn't deliver" in notices[0]["text"] and "messages_tab_disabled" in notices[0]["text"]
     assert f"<@{MENTOR}>" in notices[0]["text"]
     # A later nudge to the same person fails too, and is recorded, but nobody is told twice.
     later = [services.nudges.sweep(now=datetime(2026, 2, day, 10, tzinfo=UTC)) for day in (9, 10)]

@@ -142,12 +142,18 @@ def build_nudge_message(nudge: DueNudge, facts: NudgeFacts) -> Reply:
                                                                      "in working hours.")])
 
 
-def build_undeliverable_notice(facts: NudgeFacts, recipient: str, reason: str) -> Reply:
+def build_undeliverable_notice(facts: NudgeFacts, recipient: str, reason: str, *, paused: bool = False) -> Reply:
     """Tell a coordinator, in words, that a nudge for a pair could not be delivered."""
     pair = facts.pair
     who = "the pair's group conversation" if recipient == "group" else mention(recipient)
-    text = (f":warning: I couldn't deliver a reminder to {who} for the pair {mention(pair.mentor_id)} & "
-            f"{mention(pair.mentee_id)}: Slack said `{re.sub(r'[^A-Za-z0-9_]', '', reason)}`. I'll keep trying other "
-            "reminders but won't tell you again about this one; please check that they can still receive "
-            "messages from the bot.")
+    code = re.sub(r"[^A-Za-z0-9_]", "", reason)
+    if paused:
+        text = (f":warning: {who} seems to have left the workspace (Slack said `{code}`), so I've paused the pair "
+                f"{mention(pair.mentor_id)} & {mention(pair.mentee_id)} and its reminders. You may want to end it "
+                "or rematch the other member; `/mentoring resume` restarts it.")
+    else:
+        text = (f":warning: I couldn't deliver a reminder to {who} for the pair {mention(pair.mentor_id)} & "
+                f"{mention(pair.mentee_id)}: Slack said `{code}`. I'll keep trying other "
+                "reminders but won't tell you again about this one; please check that they can still receive "
+                "messages from the bot.")
     return Reply(text=text, blocks=[section(text)])

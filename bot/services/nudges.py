@@ -7,11 +7,16 @@ import io
 import logging
 import os
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -20,8 +25,8 @@ from bot.blocks.nudges import NudgeFacts, build_nudge_message, build_undeliverab
 from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
-from bot.domain.models import ClosureReason, GoalStatus, NudgeKind
-from bot.domain.policy import DueNudge, PairFacts, ProgramState, candidate_keys, nudge_key, plan
+from bot.domain.models import ClosureReason, GoalStatus, Nudge, NudgeKind, Pair
+from bot.domain.policy import GROUP, DueNudge, PairFacts, ProgramState, candidate_keys, nudge_key, plan
 from bot.domain.summary import summary_figures
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
@@ -36,6 +41,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
+# A claim older than this belongs to a process that died between claiming and recording. It must outlast
+# one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
+CLAIM_LEASE = timedelta(minutes=10)
+# How far before the claim to look for the message in Slack's history (clocks differ a little).
+HISTORY_MARGIN = timedelta(minutes=2)
+# Slack redelivers an event for at most about an hour; a week of ids is plenty.
+HANDLED_EVENT_RETENTION = timedelta(days=7)
+# Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
+DEPARTED_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive_user"})
+# One PostgreSQL advisory lock id for "a sweep is running" (any constant; shared by every instance).
+SWEEP_LOCK_ID = 0x6D656E74  # "ment"
 
 
 @dataclass
@@ -49,6 +65,8 @@ class SweepResult:
     undeliverable: list[str] = field(default_factory=list)
     state_changes: int = 0
     stopped: str | None = None  # set when Slack refused the token and the sweep stopped
+    recovered: list[str] = field(default_factory=list)  # dead processes' claims found in Slack's history
+    busy: bool = False  # another instance was sweeping; this one did nothing
 
 
 class NudgeService:
@@ -56,6 +74,8 @@ class NudgeService:
         self.ctx = ctx
         self.services = services
         self.worker = f"{socket.gethostname()}:{os.getpid()}"[:64]
+        # Set on shutdown: the sweep finishes the nudge in flight and leaves the rest to the next sweep.
+        self.stopping = threading.Event()
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
@@ -79,7 +99,43 @@ class NudgeService:
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
         """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
+        if dry_run:
+            return self._sweep(now=now, dry_run=True)
+        with self._sweep_lock() as acquired:
+            if not acquired:
+                logger.info("sweep at %s skipped: another instance is sweeping", now.isoformat())
+                return SweepResult(busy=True)
+            return self._sweep(now=now, dry_run=False)
+
+    @contextmanager
+    def _sweep_lock(self) -> Iterator[bool]:
+        """Hold PostgreSQL's session advisory lock for the whole sweep, so one instance sweeps at a time.
+
+        Correctness never rests on it — the ledger's unique key alone keeps every nudge exactly-once, and
+        SQLite (one machine) runs without it. The lock saves the work of N instances loading the same
+        program and racing for the same claims; it is released by the server if the holder dies.
+        """
+        if self.ctx.engine.dialect.name != "postgresql":
+            yield True
+            return
+        with self.ctx.engine.connect() as connection:
+            acquired = bool(connection.execute(select(func.pg_try_advisory_lock(SWEEP_LOCK_ID))).scalar())
+            connection.commit()
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    connection.execute(select(func.pg_advisory_unlock(SWEEP_LOCK_ID)))
+                    connection.commit()
+
+    def _sweep(self, *, now: datetime, dry_run: bool) -> SweepResult:
         result = SweepResult()
+        started = time.monotonic()
+        if not dry_run:
+            result.recovered = self._recover_stale_claims(now)
+            with self.ctx.session() as session:
+                ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
+                session.commit()
         with self.ctx.session() as session:
             state, people = self.load_state(session, now)
             if not dry_run:
@@ -98,9 +154,20 @@ class NudgeService:
             return result
         facts = {f.pair.id: f for f in state.pairs}
         for nudge in decided.nudges:
-            outcome = self._deliver(nudge, facts.get(nudge.pair_id), now)
+            if self.stopping.is_set():
+                result.stopped = "shutting down"
+                break
+            # A claim carries the real time it was made (the sweep's `now` plus what has elapsed), so a long
+            # sweep's late claims never look stale to another instance.
+            claimed_at = now + timedelta(seconds=time.monotonic() - started)
+            outcome = self._deliver(nudge, facts.get(nudge.pair_id), now, claimed_at=claimed_at)
             if outcome == "auth":
                 result.stopped = "Slack refused the bot token"
+                break
+            if outcome == "ratelimited":
+                # The client already waited out Retry-After; more calls now would only feed the storm.
+                result.stopped = "Slack is rate limiting; the rest waits for the next sweep"
+                result.retry_later.append(nudge.key)
                 break
             {"sent": result.sent, "skipped": result.skipped, "retry": result.retry_later,
              "undeliverable": result.undeliverable}[outcome].append(nudge.key)
@@ -133,12 +200,12 @@ class NudgeService:
                     logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
         return self._with_ledger_keys(session, replace(state, zones=zones), now)
 
-    def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> str:
-        """Claim, send and record one nudge; return sent | skipped | retry | undeliverable | auth."""
+    def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime, *, claimed_at: datetime) -> str:
+        """Claim, send and record one nudge; return sent | skipped | retry | ratelimited | undeliverable | auth."""
         with self.ctx.session() as session:
             claimed = ledger.claim_nudge(
                 session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,
-                kind=nudge.kind, period=nudge.period, now=now, claimed_by=self.worker,
+                kind=nudge.kind, period=nudge.period, now=claimed_at, claimed_by=self.worker,
             )
             if not claimed:
                 return "skipped"
@@ -152,20 +219,73 @@ class NudgeService:
         with self.ctx.session() as session:
             ledger.mark_sent(session=session, key=nudge.key, now=now, channel=channel, ts=ts)
             session.commit()
+        logger.info("nudge sent key=%s pair=%s kind=%s channel=%s ts=%s", nudge.key, nudge.pair_id, nudge.kind,
+                    channel, ts)
         if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
-            self._record_prompt(nudge, nudge.pair_id, now)
+            self._record_prompt(nudge.kind, nudge.recipient, nudge.pair_id, now)
         return "sent"
 
-    def _record_prompt(self, nudge: DueNudge, pair_id: int, now: datetime) -> None:
+    def _recover_stale_claims(self, now: datetime) -> list[str]:
+        """Settle claims left open by a dead process: found in Slack → sent; not found → free to send again."""
+        with self.ctx.session() as session:
+            claims = ledger.stale_claims(session=session, before=now - CLAIM_LEASE)
+        recovered = []
+        for claim in claims:
+            try:
+                found_ts, channel = self._find_in_history(claim)
+            except SlackCallFailed as problem:
+                logger.warning("cannot check Slack's history for stale claim %s (%s); trying next sweep",
+                               claim.key, problem.code)
+                continue
+            with self.ctx.session() as session:
+                if found_ts is not None:
+                    won = ledger.mark_recovered(session=session, claim=claim, now=now, channel=channel, ts=found_ts)
+                else:
+                    won = ledger.drop_stale_claim(session=session, claim=claim)
+                session.commit()
+            if not won:
+                continue
+            if found_ts is not None:
+                recovered.append(claim.key)
+                logger.info("nudge recovered key=%s pair=%s: Slack had it (ts=%s)", claim.key, claim.pair_id, found_ts)
+                if claim.pair_id is not None and claim.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
+                    self._record_prompt(claim.kind, claim.recipient, claim.pair_id, now)
+            else:
+                logger.info("nudge key=%s was claimed by dead %s and never reached Slack; it will be sent again",
+                            claim.key, claim.claimed_by)
+        return recovered
+
+    def _find_in_history(self, claim: Nudge) -> tuple[str | None, str]:
+        """Return (ts, channel) of the message carrying `claim`'s key in its conversation, or (None, channel)."""
+        channel = self._channel_of_claim(claim)
+        oldest = f"{(claim.claimed_at - HISTORY_MARGIN).timestamp():.6f}"
+        for message in self.ctx.gateway.recent_messages(channel, oldest=oldest):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == claim.key:
+                return str(message.get("ts")), channel
+        return None, channel
+
+    def _channel_of_claim(self, claim: Nudge) -> str:
+        if claim.recipient == GROUP and claim.pair_id is not None:
+            with self.ctx.session() as session:
+                pair = session.get(Pair, claim.pair_id)
+                if pair is not None and pair.channel_id:
+                    return pair.channel_id
+                if pair is not None:
+                    return self.ctx.gateway.open_conversation([pair.mentor_id, pair.mentee_id])
+        if claim.recipient[:1] in ("U", "W"):
+            return self.ctx.gateway.open_conversation([claim.recipient])  # the DM channel's id, for its history
+        return claim.recipient
+
+    def _record_prompt(self, kind: str, recipient: str, pair_id: int, now: datetime) -> None:
         """Count an unanswered prompt, or note that prompts are paused (retried once if a handler raced us)."""
         for _attempt in range(2):
             with self.ctx.session() as session:
                 try:
-                    if nudge.kind == NudgeKind.HOW_IS_IT_GOING:
-                        ledger.count_unanswered_prompt(session=session, pair_id=pair_id, person_id=nudge.recipient)
+                    if kind == NudgeKind.HOW_IS_IT_GOING:
+                        ledger.count_unanswered_prompt(session=session, pair_id=pair_id, person_id=recipient)
                     else:
-                        ledger.mark_prompts_paused(session=session, pair_id=pair_id, person_id=nudge.recipient,
-                                                   now=now)
+                        ledger.mark_prompts_paused(session=session, pair_id=pair_id, person_id=recipient, now=now)
                     session.commit()
                     return
                 except IntegrityError:
@@ -184,19 +304,26 @@ class NudgeService:
             return "auth"
         if problem.kind == "retry":
             logger.warning("nudge %s not sent (%s); a later sweep retries it", nudge.key, problem.code)
-            return "retry"
+            return "ratelimited" if problem.code == "ratelimited" else "retry"
         logger.warning("nudge %s undeliverable: %s", nudge.key, problem.code)
-        self._report_undeliverable(nudge, facts, problem.code, now)
+        paused = False
+        if problem.code in DEPARTED_ERRORS and nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W"):
+            with self.ctx.session() as session:
+                paused = bool(ledger.pause_pairs_of(session=session, person_id=nudge.recipient))
+                session.commit()
+        self._report_undeliverable(nudge, facts, problem.code, now, paused=paused)
         return "undeliverable"
 
-    def _report_undeliverable(self, nudge: DueNudge, facts: PairFacts | None, reason: str, now: datetime) -> None:
+    def _report_undeliverable(
+        self, nudge: DueNudge, facts: PairFacts | None, reason: str, now: datetime, *, paused: bool = False
+    ) -> None:
         """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
         if facts is None or nudge.role == "coordinator":
             # The summary channel or a coordinator's own DM failed: nobody else to tell; the log and ledger say it.
             logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient, reason)
             return
         pair_id = facts.pair.id or 0
-        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), nudge.recipient, reason)
+        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), nudge.recipient, reason, paused=paused)
         for coordinator in self.ctx.settings.coordinators:
             key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, nudge.recipient)
             with self.ctx.session() as session:

@@ -18,6 +18,7 @@ from bot.domain.models import (
     CheckIn,
     Goal,
     GoalStatus,
+    HandledEvent,
     HelpRequest,
     MemberState,
     Nudge,
@@ -240,6 +241,50 @@ def mark_undeliverable(*, session: Session, key: str, reason: str) -> None:
 def release_claim(*, session: Session, key: str) -> None:
     """Forget a claim whose send failed for a passing reason, so a later sweep retries it."""
     session.execute(delete(Nudge).where(Nudge.key == key, Nudge.status == NudgeStatus.CLAIMED))
+
+
+def stale_claims(*, session: Session, before: datetime, limit: int = 500) -> list[Nudge]:
+    """Return claims still open since before `before`: their process died between claiming and recording."""
+    query = select(Nudge).where(Nudge.status == NudgeStatus.CLAIMED, Nudge.claimed_at < before)
+    return list(session.exec(query.order_by(Nudge.id).limit(limit)))  # type: ignore[arg-type]
+
+
+def mark_recovered(*, session: Session, claim: Nudge, now: datetime, channel: str, ts: str) -> bool:
+    """Record a dead process's claim as sent (Slack has it); False when another sweep got there first."""
+    result = session.execute(
+        update(Nudge)
+        .where(Nudge.key == claim.key, Nudge.status == NudgeStatus.CLAIMED, Nudge.claimed_by == claim.claimed_by,
+               Nudge.claimed_at == claim.claimed_at)
+        .values(status=NudgeStatus.SENT, sent_at=now, channel=channel, ts=ts)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def drop_stale_claim(*, session: Session, claim: Nudge) -> bool:
+    """Forget a dead process's claim Slack never saw, so the policy may send it again.
+
+    Compare-and-set on (claimed_by, claimed_at): of two sweeps recovering the same claim, one wins.
+    """
+    result = session.execute(
+        delete(Nudge).where(Nudge.key == claim.key, Nudge.status == NudgeStatus.CLAIMED,
+                            Nudge.claimed_by == claim.claimed_by, Nudge.claimed_at == claim.claimed_at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def prune_handled_events(*, session: Session, before: datetime) -> None:
+    """Forget Events API ids older than Slack's redelivery horizon (one statement)."""
+    session.execute(delete(HandledEvent).where(HandledEvent.handled_at < before))
+
+
+def pause_pairs_of(*, session: Session, person_id: str) -> list[int]:
+    """Pause every active pair `person_id` belongs to (they left the workspace); return the pair ids."""
+    ids = list(session.exec(select(Pair.id).where(  # type: ignore[call-overload]
+        Pair.status == PairStatus.ACTIVE, or_(Pair.mentor_id == person_id, Pair.mentee_id == person_id))))
+    if ids:
+        session.execute(update(Pair).where(Pair.id.in_(ids)).values(  # type: ignore[union-attr]
+            status=PairStatus.PAUSED, paused_until=None))
+    return ids
 
 
 def list_undeliverable(*, session: Session, limit: int = 200) -> list[Nudge]:
