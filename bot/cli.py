@@ -74,7 +74,10 @@ def cmd_run(_args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         logger.info("shutting down")
     finally:
-        clock.shutdown(wait=False)
+        # Finish the nudge in flight (its ledger row must say sent), skip the rest of the sweep, then exit.
+        runtime.services.nudges.stopping.set()
+        clock.shutdown(wait=True)
+        logger.info("stopped")
     return 0
 
 

@@ -42,6 +42,15 @@ def reset_postgres(engine: Engine) -> None:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+def stamp_head(engine: Engine) -> None:
+    """Mark tables built from the models as migrated, so a `mentorbot` process started by a test agrees."""
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    command.stamp(alembic_config(engine), "head")
+
+
 @pytest.fixture(scope="session")
 def _postgres_engine() -> Iterator[Engine | None]:
     if not is_postgres():

@@ -6,8 +6,10 @@ Tests own one per test; the app reaches it through SLACK_API_URL. It also serves
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,8 +62,15 @@ class FakeSlack:
         self.bot_user_id = "UBOT"
         self.team_id = "T0001"
         self.socket_mode_url: str | None = None  # what apps.connections.open hands out
+        # Crash harness: SIGKILL `kill_pid` at its `kill_at`-th chat.postMessage, at `kill_mode`:
+        # "unseen" (before Slack keeps it), "kept" (kept, never answered) or "answered" (right after answering).
+        self.kill_pid: int | None = None
+        self.kill_at = 0
+        self.kill_mode = "kept"
+        self._posts = 0
+        self._kill_after_answer = False
         self._lock = threading.Lock()
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -174,6 +183,10 @@ class FakeSlack:
                     self.connection.close()
                     return
                 self._send(status, payload, extra)
+                if fake._kill_after_answer:
+                    fake._kill_after_answer = False
+                    self.wfile.flush()
+                    fake._kill()
 
             def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
@@ -226,7 +239,31 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": True}, {}
+        if method == "chat.postMessage" and self.kill_pid is not None:
+            with self._lock:
+                self._posts += 1
+                due = self._posts == self.kill_at
+            if due and self.kill_mode == "unseen":
+                self._kill()
+                return -1, {}, {}
+            if due and self.kill_mode == "kept":
+                handler(params)
+                self._kill()
+                return -1, {}, {}
+            if due:
+                self._kill_after_answer = True
         return 200, handler(params), {}
+
+    def _next_ts(self) -> str:
+        """Return a message ts like Slack's: the real time, unique and increasing."""
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
+
+    def _kill(self) -> None:
+        if self.kill_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.kill_pid, signal.SIGKILL)
 
     def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "team_id": self.team_id, "team": "Test Team", "user_id": self.bot_user_id,
@@ -259,7 +296,7 @@ class FakeSlack:
             if user.get("dm_error"):  # e.g. a user who turned off DMs from apps
                 return {"ok": False, "error": user["dm_error"]}
             channel = "D" + channel.lstrip("U")
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        ts = self._next_ts()
         message = dict(params, channel=channel, ts=ts)
         with self._lock:
             self.messages.setdefault(channel, []).append(message)

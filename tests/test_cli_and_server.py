@@ -167,12 +167,10 @@ def test_check_says_when_the_kill_switch_is_on(tmp_path, fake_slack, database_ur
 
     from sqlmodel import Session
 
-    from alembic import command
-
-    from bot.db import alembic_config
     from bot.domain.models import WorkspaceFlag
+    from tests.conftest import stamp_head
 
-    command.stamp(alembic_config(engine), "head")  # the fixture built the tables from the models
+    stamp_head(engine)
     with Session(engine) as session:
         session.add(WorkspaceFlag(name="quiet", value="on", updated_by="UCOORD1",
                                   updated_at=datetime(2026, 11, 20, 10, 0, tzinfo=UTC)))

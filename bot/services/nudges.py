@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -32,6 +32,7 @@ from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.people import INFO_MAX_AGE
+from bot.store import flags
 from bot.store import nudges as ledger
 from bot.store.nudges import PersonZone, load_export_inputs, load_program_state, load_summary_inputs
 
@@ -44,14 +45,14 @@ DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about a
 # A claim older than this belongs to a process that died between claiming and recording. It must outlast
 # one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
 CLAIM_LEASE = timedelta(minutes=10)
+# A long sweep renews its lease this often, so it never looks dead to another instance.
+LEASE_RENEWAL = timedelta(minutes=1)
 # How far before the claim to look for the message in Slack's history (clocks differ a little).
 HISTORY_MARGIN = timedelta(minutes=2)
 # Slack redelivers an event for at most about an hour; a week of ids is plenty.
 HANDLED_EVENT_RETENTION = timedelta(days=7)
 # Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
 DEPARTED_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive_user"})
-# One PostgreSQL advisory lock id for "a sweep is running" (any constant; shared by every instance).
-SWEEP_LOCK_ID = 0x6D656E74  # "ment"
 
 
 @dataclass
@@ -101,34 +102,34 @@ class NudgeService:
         """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
         if dry_run:
             return self._sweep(now=now, dry_run=True)
-        with self._sweep_lock() as acquired:
-            if not acquired:
+        with self._sweep_lock(now) as holder:
+            if holder is None:
                 logger.info("sweep at %s skipped: another instance is sweeping", now.isoformat())
                 return SweepResult(busy=True)
-            return self._sweep(now=now, dry_run=False)
+            return self._sweep(now=now, dry_run=False, holder=holder)
 
     @contextmanager
-    def _sweep_lock(self) -> Iterator[bool]:
-        """Hold PostgreSQL's session advisory lock for the whole sweep, so one instance sweeps at a time.
+    def _sweep_lock(self, now: datetime) -> Iterator[str | None]:
+        """Hold the sweep lease for the whole sweep, so one process or thread sweeps at a time.
 
-        Correctness never rests on it — the ledger's unique key alone keeps every nudge exactly-once, and
-        SQLite (one machine) runs without it. The lock saves the work of N instances loading the same
-        program and racing for the same claims; it is released by the server if the holder dies.
+        The ledger's unique key alone keeps every single nudge exactly-once, but the daily and weekly caps
+        are decided from a snapshot of the ledger: two sweeps planning from different moments could each
+        give the same person a different nudge on one day. A lease row in the database (not PostgreSQL's
+        advisory lock) serialises sweeps on SQLite and PostgreSQL alike; a holder that dies frees it when
+        the lease runs out, the same time after which its open claims are recovered.
         """
-        if self.ctx.engine.dialect.name != "postgresql":
-            yield True
-            return
-        with self.ctx.engine.connect() as connection:
-            acquired = bool(connection.execute(select(func.pg_try_advisory_lock(SWEEP_LOCK_ID))).scalar())
-            connection.commit()
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    connection.execute(select(func.pg_advisory_unlock(SWEEP_LOCK_ID)))
-                    connection.commit()
+        holder = f"{self.worker}:{uuid.uuid4().hex[:8]}"
+        with self.ctx.session() as session:
+            acquired = flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=now,
+                                        lease=CLAIM_LEASE)
+        try:
+            yield holder if acquired else None
+        finally:
+            if acquired:
+                with self.ctx.session() as session:
+                    flags.release_lease(flags.SWEEP_LEASE, session=session, holder=holder)
 
-    def _sweep(self, *, now: datetime, dry_run: bool) -> SweepResult:
+    def _sweep(self, *, now: datetime, dry_run: bool, holder: str | None = None) -> SweepResult:
         result = SweepResult()
         started = time.monotonic()
         if not dry_run:
@@ -153,6 +154,7 @@ class NudgeService:
         if dry_run:
             return result
         facts = {f.pair.id: f for f in state.pairs}
+        renewed_at = now
         for nudge in decided.nudges:
             if self.stopping.is_set():
                 result.stopped = "shutting down"
@@ -160,6 +162,11 @@ class NudgeService:
             # A claim carries the real time it was made (the sweep's `now` plus what has elapsed), so a long
             # sweep's late claims never look stale to another instance.
             claimed_at = now + timedelta(seconds=time.monotonic() - started)
+            if holder is not None and claimed_at - renewed_at > LEASE_RENEWAL:
+                with self.ctx.session() as session:
+                    flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=claimed_at,
+                                     lease=CLAIM_LEASE)
+                renewed_at = claimed_at
             outcome = self._deliver(nudge, facts.get(nudge.pair_id), now, claimed_at=claimed_at)
             if outcome == "auth":
                 result.stopped = "Slack refused the bot token"
