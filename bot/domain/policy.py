@@ -202,9 +202,9 @@ def state_changes(state: ProgramState, now: datetime) -> list[StateChange]:
     return changes
 
 
-def _candidates(state: ProgramState, now: datetime, changes: list[StateChange]) -> list[_Candidate]:
+def _candidates(state: ProgramState, now: datetime, changes: list[StateChange]) -> list[Candidate]:
     moved = {change.pair_id: change.status for change in changes}
-    candidates: list[_Candidate] = []
+    candidates: list[Candidate] = []
     for facts in state.pairs:
         status = moved.get(facts.pair.id or 0, PairStatus(facts.pair.status))
         if status != PairStatus.ACTIVE or facts.pair.phase == Phase.ENDED:
@@ -214,22 +214,33 @@ def _candidates(state: ProgramState, now: datetime, changes: list[StateChange]) 
     return candidates
 
 
-def candidate_keys(state: ProgramState, now: datetime) -> frozenset[str]:
-    """Return the keys of every nudge that could go out now, before the ledger and the caps are consulted.
+def candidate_nudges(state: ProgramState, now: datetime) -> list[Candidate]:
+    """Return every nudge that could go out now, before the ledger and the caps are consulted.
 
-    The service looks these (and only these) up in the ledger and puts the ones found in `ledger_keys`.
+    They do not depend on `ledger_keys`: the service looks their keys up in the ledger, then hands them
+    back to `plan` so a sweep builds them once.
     """
     if state.quiet:
-        return frozenset()
-    return frozenset(c.nudge.key for c in _candidates(state, now, state_changes(state, now)))
+        return []
+    return _candidates(state, now, state_changes(state, now))
 
 
-def plan(state: ProgramState, now: datetime) -> Plan:
-    """Return the state changes due now and the nudges to send now, after every rule and limit."""
+def candidate_keys(state: ProgramState, now: datetime) -> frozenset[str]:
+    """Return the keys of `candidate_nudges`."""
+    return frozenset(c.nudge.key for c in candidate_nudges(state, now))
+
+
+def plan(state: ProgramState, now: datetime, candidates: list[Candidate] | None = None) -> Plan:
+    """Return the state changes due now and the nudges to send now, after every rule and limit.
+
+    Args:
+        candidates: `candidate_nudges(state, now)` when the caller already has them.
+    """
     changes = state_changes(state, now)
     if state.quiet:
         return Plan([], changes)
-    return Plan(_choose(_candidates(state, now, changes), state, now), changes)
+    return Plan(_choose(candidates if candidates is not None else _candidates(state, now, changes), state, now),
+                changes)
 
 
 def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
@@ -241,14 +252,14 @@ def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     nudge: DueNudge
     audience: tuple[str, ...]  # the pair members it reaches (for the caps); empty for coordinators and channels
     first_day: date  # window of local dates in which it may go out
     last_day: date
 
 
-def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> list[_Candidate]:
+def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> list[Candidate]:
     pair = facts.pair
     pair_id = pair.id or 0
     mentor, mentee = pair.mentor_id, pair.mentee_id
@@ -256,7 +267,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> li
     # Out of working hours nothing can go out, so nothing is built (sweeps run often; this keeps them cheap).
     working = {p: is_within_working_hours(at) for p, at in local.items()}
     mentee_local = local[mentee]
-    out: list[_Candidate] = []
+    out: list[Candidate] = []
 
     def personal(
         person: str, role: str, kind: NudgeKind, period: str, first: date, last: date, goal_id: int | None = None
@@ -270,7 +281,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> li
             return
         due = DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, period, role, local[person],
                        goal_id)
-        out.append(_Candidate(due, (person,), first, last))
+        out.append(Candidate(due, (person,), first, last))
 
     def group(kind: NudgeKind, period: str, first: date, last: date) -> None:
         if not working[mentee] or not first <= mentee_local.date() <= last:
@@ -280,7 +291,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> li
             if _is_snoozed(member, now) or kind in member.stopped_kinds:
                 return
         due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local)
-        out.append(_Candidate(due, (mentor, mentee), first, last))
+        out.append(Candidate(due, (mentor, mentee), first, last))
 
     for person, role in ((mentor, "mentor"), (mentee, "mentee")):
         if not working[person]:
@@ -341,11 +352,11 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> li
             period = f"since{anchor}"
             due = DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, period), pair_id, coordinator,
                            NudgeKind.AT_RISK, period, "coordinator", local_c)
-            out.append(_Candidate(due, (), local_c.date(), local_c.date()))
+            out.append(Candidate(due, (), local_c.date(), local_c.date()))
     return out
 
 
-def _summary_candidates(state: ProgramState, now: datetime) -> list[_Candidate]:
+def _summary_candidates(state: ProgramState, now: datetime) -> list[Candidate]:
     """The weekly summary: Monday from 09:00 (program zone), caught up during that working day."""
     if not state.summary_channel:
         return []
@@ -355,7 +366,7 @@ def _summary_candidates(state: ProgramState, now: datetime) -> list[_Candidate]:
     period = iso_week(local.date())
     due = DueNudge(nudge_key(PROGRAM, state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period), None,
                    state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period, "channel", local)
-    return [_Candidate(due, (), local.date(), local.date())]
+    return [Candidate(due, (), local.date(), local.date())]
 
 
 def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
@@ -365,7 +376,7 @@ def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
 # ---- choosing ------------------------------------------------------------------------------------------
 
 
-def _choose(candidates: list[_Candidate], state: ProgramState, now: datetime) -> list[DueNudge]:
+def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> list[DueNudge]:
     """Keep what is in its window and working hours, not yet in the ledger, within the caps; best first."""
     week_ago = now - timedelta(days=7)
     day_counts: dict[str, int] = defaultdict(int)

@@ -26,7 +26,7 @@ from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
 from bot.domain.models import ClosureReason, GoalStatus, Nudge, NudgeKind, Pair
-from bot.domain.policy import GROUP, DueNudge, PairFacts, ProgramState, candidate_keys, nudge_key, plan
+from bot.domain.policy import GROUP, Candidate, DueNudge, PairFacts, ProgramState, candidate_nudges, nudge_key, plan
 from bot.domain.summary import summary_figures
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
@@ -82,8 +82,13 @@ class NudgeService:
 
     def load_state(self, session: Session, now: datetime) -> tuple[ProgramState, list[PersonZone]]:
         """Return the program snapshot, with the ledger keys of every candidate (ten statements in all)."""
+        state, people = self._load_snapshot(session, now)
+        state, _candidates = self._with_ledger_keys(session, state, now)
+        return state, people
+
+    def _load_snapshot(self, session: Session, now: datetime) -> tuple[ProgramState, list[PersonZone]]:
         settings = self.ctx.settings
-        state, people = load_program_state(
+        return load_program_state(
             session=session,
             now=now,
             program_tz=settings.timezone,
@@ -91,12 +96,14 @@ class NudgeService:
             coordinators=tuple(settings.coordinators),
             max_dms_per_week=settings.max_dms_per_week,
         )
-        return self._with_ledger_keys(session, state, now), people
 
     @staticmethod
-    def _with_ledger_keys(session: Session, state: ProgramState, now: datetime) -> ProgramState:
-        keys = ledger.claimed_keys(candidate_keys(state, now), session=session)
-        return replace(state, ledger_keys=keys)
+    def _with_ledger_keys(session: Session, state: ProgramState, now: datetime
+                          ) -> tuple[ProgramState, list[Candidate]]:
+        """Return `state` with the ledger keys of its candidates, and the candidates (built once a sweep)."""
+        candidates = candidate_nudges(state, now)
+        keys = ledger.claimed_keys(frozenset(c.nudge.key for c in candidates), session=session)
+        return replace(state, ledger_keys=keys), candidates
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
         """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
@@ -138,10 +145,11 @@ class NudgeService:
                 ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
                 session.commit()
         with self.ctx.session() as session:
-            state, people = self.load_state(session, now)
+            state, people = self._load_snapshot(session, now)
+            state, candidates = self._with_ledger_keys(session, state, now)
             if not dry_run:
-                state = self._refresh_stale_zones(session, state, people, now)
-            decided = plan(state, now)
+                state, candidates = self._refresh_stale_zones(session, state, people, now, candidates)
+            decided = plan(state, now, candidates)
             if not dry_run:
                 for change in decided.changes:
                     ledger.apply_state_change(
@@ -184,15 +192,16 @@ class NudgeService:
         return result
 
     def _refresh_stale_zones(
-        self, session: Session, state: ProgramState, people: list[PersonZone], now: datetime
-    ) -> ProgramState:
+        self, session: Session, state: ProgramState, people: list[PersonZone], now: datetime,
+        candidates: list[Candidate],
+    ) -> tuple[ProgramState, list[Candidate]]:
         """Ask Slack again about people whose cached zone is older than a week (only those: sweeps stay fast)."""
         stale = [p.slack_user_id for p in people
                  if p.info_fetched_at is None or now - p.info_fetched_at > INFO_MAX_AGE]
         # Coordinators we have never met are looked up too, so at-risk alerts follow their own zone.
         stale += [c for c in self.ctx.settings.coordinators if c not in state.zones]
         if not stale:
-            return state
+            return state, candidates
         zones = dict(state.zones)
         for user_id in stale:
             # One short transaction per person: a parallel sweep refreshing the same person never blocks us.

@@ -1,0 +1,123 @@
+"""How long one sweep decision takes on big programs, how many SQL statements it issues, vs. the floor.
+
+Usage: python bench/sweep.py [--sizes 1000,10000,100000] [--databases sqlite,postgresql]
+For each size and database it builds a program with realistic histories, then times one
+`--dry-run` sweep decision (load the snapshot + the pure policy) and, in the same run, the plain
+SELECT of the same rows (the floor). PostgreSQL uses its own database `mentorbot_bench` on
+MENTORBOT_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, event, text  # noqa: E402
+
+from bench.dataset import NOW, build_program  # noqa: E402
+from bot.app import build_services  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.crypto import NoteCipher  # noqa: E402
+from bot.db import make_engine  # noqa: E402
+from tests.conftest import TEST_ENCRYPTION_KEY  # noqa: E402
+
+ADMIN_URL = os.environ.get("MENTORBOT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BENCH_DB = "mentorbot_bench"
+
+# The rows the decision needs, read as plainly as possible: the floor no loader can beat.
+FLOOR = [
+    "SELECT * FROM pair WHERE status <> 'ended'",
+    "SELECT slack_user_id, tz, info_fetched_at FROM person",
+    "SELECT pair_id FROM agreement",
+    "SELECT id, pair_id, text, due_on, status FROM goal",
+    "SELECT pair_id, met_on, next_meeting_on, created_at FROM checkin",
+    "SELECT * FROM member_state",
+    "SELECT pair_id, created_at FROM help_request",
+    "SELECT recipient, claimed_at, sent_at, pair_id FROM nudge WHERE claimed_at >= :since",
+]
+
+
+def fresh_engine(database: str, workdir: Path, pairs: int) -> Engine:
+    if database == "sqlite":
+        return make_engine(f"sqlite:///{workdir / f'sweep-{pairs}.db'}")
+    admin = make_engine(ADMIN_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+        connection.execute(text(f"CREATE DATABASE {BENCH_DB}"))
+    admin.dispose()
+    return make_engine(ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB)
+
+
+def drop_postgres() -> None:
+    admin = make_engine(ADMIN_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+    admin.dispose()
+
+
+def floor_seconds(engine: Engine) -> float:
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        for sql in FLOOR:
+            connection.execute(text(sql), {"since": NOW.replace(day=1)}).fetchall()
+    return time.perf_counter() - started
+
+
+def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
+    engine = fresh_engine(database, workdir, pairs)
+    settings = Settings(slack_bot_token="xoxb-bench", slack_signing_secret="bench", slack_api_url="http://127.0.0.1:9/",
+                        database_url=str(engine.url), coordinators=("UCOORD1",), summary_channel="CSUMMARY1",
+                        encryption_keys=(TEST_ENCRYPTION_KEY,))
+    build_program(engine, pairs, NoteCipher([TEST_ENCRYPTION_KEY]))
+    services = build_services(settings, engine=engine)
+    services.nudges.sweep(now=NOW, dry_run=True)  # warm caches (statement compilation), as a running bot has
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    result = services.nudges.sweep(now=NOW, dry_run=True)
+    seconds = time.perf_counter() - started
+    event.remove(engine, "before_cursor_execute", count)
+    # Memory in a second, separate run: tracemalloc slows Python down several times.
+    tracemalloc.start()
+    services.nudges.sweep(now=NOW, dry_run=True)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    floor = min(floor_seconds(engine) for _ in range(3))
+    engine.dispose()
+    if database == "postgresql":
+        drop_postgres()
+    return {"pairs": pairs, "seconds": seconds, "statements": statements, "floor": floor,
+            "ratio": seconds / floor if floor else float("nan"), "peak_mb": peak / 1e6, "due": len(result.due)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="mentorbot-sweep-"))
+    print(f"{'database':<11} {'pairs':>7} {'seconds':>8} {'statements':>10} {'floor s':>8} {'ratio':>6} "
+          f"{'peak MB':>8} {'due':>6}")
+    for database in args.databases.split(","):
+        for pairs in sizes:
+            row = measure(database, pairs, workdir)
+            print(f"{database:<11} {row['pairs']:>7} {row['seconds']:>8.3f} {row['statements']:>10} "
+                  f"{row['floor']:>8.3f} {row['ratio']:>6.1f} {row['peak_mb']:>8.1f} {row['due']:>6}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
