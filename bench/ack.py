@@ -1,0 +1,176 @@
+"""Time to HTTP 200 for signed Slack requests into `mentorbot run`, beside a bare Bolt app.
+
+Usage: python bench/ack.py [--levels 10,50,200] [--requests 600] [--pairs 200]
+Prints p50/p95/p99 (ms) and throughput per concurrency level, for mentorbot and for a bare
+Bolt app with one empty handler served by the same WSGI server in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import MENTORBOT, bot_env, free_port, percentile, rss_mb, wait_healthy  # noqa: E402
+from bot.blocks.ids import SNOOZE_ACTION  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.slack_requests import SIGNING_SECRET, command_body, signed_headers  # noqa: E402
+
+
+def serve_bare(port: int, api_url: str) -> None:
+    """A bare Bolt app with one empty handler per request kind, on the same server as mentorbot."""
+    from slack_bolt import App
+    from slack_sdk import WebClient
+    from waitress import serve
+
+    from bot.db import make_engine
+    from bot.http import build_wsgi_app
+
+    # Its Web API calls (Bolt's auth.test) go to the same fake Slack as mentorbot's, never to slack.com.
+    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token="xoxb-bare", base_url=api_url),
+              token_verification_enabled=False, ignoring_self_events_enabled=False)
+    app.command("/mentoring")(lambda ack: ack())
+    app.action(SNOOZE_ACTION)(lambda ack: ack())
+    serve(build_wsgi_app(app, make_engine("sqlite://")), host="127.0.0.1", port=port, threads=16,
+          ident="bare")
+
+
+def make_requests(fake: FakeSlack, pair_ids: list[int], members: list[tuple[str, str]], count: int
+                  ) -> list[tuple[str, dict[str, str]]]:
+    """Alternate `/mentoring pairs` commands and snooze presses, each freshly signed."""
+    built = []
+    for index in range(count):
+        mentor, _mentee = members[index % len(members)]
+        if index % 2 == 0:
+            body = command_body("pairs", user_id=mentor if index % 4 else "UCOORD1",
+                                response_url=f"{fake.response_url}b{index}")
+        else:
+            payload = {
+                "type": "block_actions", "user": {"id": mentor, "team_id": "T0001"}, "team": {"id": "T0001"},
+                "api_app_id": "A0001", "token": "x", "trigger_id": f"t{index}",
+                "actions": [{"type": "button", "action_id": SNOOZE_ACTION, "block_id": "b",
+                             "value": str(pair_ids[index % len(pair_ids)]), "action_ts": "1"}],
+                "response_url": f"{fake.response_url}b{index}",
+            }
+            body = urlencode({"payload": json.dumps(payload)})
+        headers = {k: v[0] for k, v in signed_headers(body).items()}
+        built.append((body, headers))
+    return built
+
+
+def fire(port: int, requests: list[tuple[str, dict[str, str]]], concurrency: int) -> tuple[list[float], float, int]:
+    """Send every request with `concurrency` keep-alive clients; return latencies (ms), seconds, errors."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    chunks = [requests[i::concurrency] for i in range(concurrency)]
+
+    def worker(chunk: list[tuple[str, dict[str, str]]]) -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body, headers in chunk:
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                errors += 0 if ok else 1
+        connection.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(worker, chunks))
+    return latencies, time.perf_counter() - started, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="10,50,200")
+    parser.add_argument("--requests", type=int, default=600, help="requests per level and app")
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.api_url)
+        return 0
+    levels = [int(x) for x in args.levels.split(",")]
+
+    fake = FakeSlack().start()
+    fake.add_user("UCOORD1", "Coordinator")
+    members = [(f"UMENTOR{i:04d}", f"UMENTEE{i:04d}") for i in range(args.pairs)]
+    for mentor, mentee in members:
+        fake.add_user(mentor, tz="Europe/Berlin")
+        fake.add_user(mentee, tz="America/New_York")
+    workdir = Path(tempfile.mkdtemp(prefix="mentorbot-ack-"))
+    db_path = workdir / "bench.db"
+    port, bare_port = free_port(), free_port()
+    bot = subprocess.Popen([MENTORBOT, "run"], env=bot_env(fake, f"sqlite:///{db_path}", PORT=str(port)),
+                           cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port), "--api-url", fake.url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", bot)
+        wait_healthy(f"http://127.0.0.1:{bare_port}", bare, path="/")
+        # Register the pairs the way a coordinator would, through signed commands.
+        setup = []
+        for mentor, mentee in members:
+            body = command_body(f"pair <@{mentor}> <@{mentee}>", user_id="UCOORD1",
+                                response_url=f"{fake.response_url}setup")
+            setup.append((body, {k: v[0] for k, v in signed_headers(body).items()}))
+        fire(port, setup, 8)
+        deadline = time.monotonic() + 60
+        pair_ids: list[int] = []
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db_path) as connection:
+                pair_ids = [row[0] for row in connection.execute("SELECT id FROM pair")]
+            if len(pair_ids) >= len(members):
+                break
+            time.sleep(0.2)
+        if not pair_ids:
+            raise SystemExit("no pairs were registered; is `/mentoring pair` working?")
+
+        print(f"pairs registered: {len(pair_ids)}; requests per level and app: {args.requests}")
+        print(f"{'app':<10} {'conc':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} "
+              f"{'errors':>6} {'>3s':>4}")
+        for level in levels:
+            for name, target in (("mentorbot", port), ("bare-bolt", bare_port)):
+                requests = make_requests(fake, pair_ids, members, args.requests)
+                latencies, seconds, errors = fire(target, requests, level)
+                over = sum(1 for v in latencies if v > 3000)
+                print(f"{name:<10} {level:>5} {percentile(latencies, 50):>8.1f} {percentile(latencies, 95):>8.1f} "
+                      f"{percentile(latencies, 99):>8.1f} {max(latencies):>8.1f} {len(latencies) / seconds:>8.1f} "
+                      f"{errors:>6} {over:>4}")
+        print(f"mentorbot resident memory after the run: {rss_mb(bot.pid):.0f} MB")
+    finally:
+        for process in (bot, bare):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
