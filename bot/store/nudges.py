@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, update
+from sqlalchemy import String, any_, bindparam, delete, func, or_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -191,11 +192,27 @@ def load_program_state(
     return state, people
 
 
+# SQLite allows 32,766 bound values in one statement; beyond that the lookup goes in slices.
+SQLITE_MAX_KEYS = 30_000
+
+
 def claimed_keys(keys: frozenset[str], *, session: Session) -> frozenset[str]:
-    """Return which of `keys` the ledger already holds (one statement)."""
+    """Return which of `keys` the ledger already holds.
+
+    PostgreSQL gets the keys as one array parameter (an IN list would hit its 65,535-parameter limit
+    at about 40,000 pairs): one statement whatever the size. SQLite takes them in slices.
+    """
     if not keys:
         return frozenset()
-    return frozenset(session.connection().execute(_statements().keys, {"keys": sorted(keys)}).scalars())
+    connection = session.connection()
+    ordered = sorted(keys)
+    if connection.dialect.name == "postgresql":
+        statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
+        return frozenset(connection.execute(statement, {"keys": ordered}).scalars())
+    found: set[str] = set()
+    for start in range(0, len(ordered), SQLITE_MAX_KEYS):
+        found.update(connection.execute(_statements().keys, {"keys": ordered[start:start + SQLITE_MAX_KEYS]}).scalars())
+    return frozenset(found)
 
 
 def _aware(value: datetime | None) -> datetime | None:
