@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, or_, select
 
-from bot.domain.models import Pair, PairStatus
+from bot.domain.models import MemberState, Pair, PairStatus
 
 
 def get_pair(pair_id: int, *, session: Session) -> Pair | None:
@@ -30,3 +30,15 @@ def list_pairs_for_person(user_id: str, *, session: Session, include_ended: bool
 def list_active_pairs(*, session: Session) -> list[Pair]:
     """Return every pair that is not ended (active or paused), oldest first."""
     return list(session.exec(select(Pair).where(Pair.status != PairStatus.ENDED).order_by(Pair.id)))
+
+
+def get_member_state(pair_id: int, person_id: str, *, session: Session) -> MemberState:
+    """Return `person_id`'s attention settings for the pair, adding a fresh row when absent."""
+    state = session.exec(
+        select(MemberState).where(MemberState.pair_id == pair_id, MemberState.person_id == person_id)
+    ).first()
+    if state is None:
+        state = MemberState(pair_id=pair_id, person_id=person_id)
+        session.add(state)
+        session.flush()
+    return state

@@ -19,17 +19,7 @@ from bot.domain.models import (
     Nudge,
     PrivateNote,
 )
-
-
-def get_member_state(pair_id: int, person_id: str, *, session: Session) -> MemberState:
-    """Return `person_id`'s attention settings for the pair, adding a fresh row when absent."""
-    state = session.exec(
-        select(MemberState).where(MemberState.pair_id == pair_id, MemberState.person_id == person_id)
-    ).first()
-    if state is None:
-        state = MemberState(pair_id=pair_id, person_id=person_id)
-        session.add(state)
-    return state
+from bot.store import get_member_state  # noqa: F401  (re-exported for callers)
 
 
 def list_member_states(person_id: str, pair_ids: Iterable[int], *, session: Session) -> dict[int, MemberState]:

@@ -31,14 +31,10 @@ from bot.domain.models import (
 )
 from bot.domain.policy import GROUP, Delivery, GoalFacts, LastCheckin, MemberFacts, PairFacts, ProgramState
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
+from bot.store.flags import QUIET
 
-QUIET_FLAG = "quiet"
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
 
-
-def is_quiet(*, session: Session) -> bool:
-    flag = session.get(WorkspaceFlag, QUIET_FLAG)
-    return flag is not None and flag.value == "on"
 
 
 def _latest_checkins_query(pair_ids_query):  # type: ignore[no-untyped-def]
@@ -110,7 +106,7 @@ def _statements() -> _Statements:
         recent=select(Nudge.recipient, Nudge.claimed_at, Nudge.sent_at, Pair.mentor_id, Pair.mentee_id)
         .join(Pair, Pair.id == Nudge.pair_id, isouter=True)  # type: ignore[arg-type]
         .where(Nudge.claimed_at >= since, Nudge.status.in_(_COUNTED)),  # type: ignore[attr-defined]
-        quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET_FLAG),
+        quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET),
     )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, and_, or_, select
 
 from bot.domain.health import PairSignals
 from bot.domain.models import Agreement, CheckIn, Goal, HelpRequest, MemberState, Pair, PairStatus
+from bot.store import get_member_state  # noqa: F401  (re-exported for callers)
 
 
 def find_open_pair_between(first: str, second: str, *, session: Session) -> Pair | None:
@@ -77,14 +78,3 @@ def list_goals(pair_id: int, *, session: Session) -> list[Goal]:
     """Return the pair's goals in creation order (their 1-based position is the goal number)."""
     return list(session.exec(select(Goal).where(Goal.pair_id == pair_id).order_by(Goal.id)))
 
-
-def get_member_state(pair_id: int, person_id: str, *, session: Session) -> MemberState:
-    """Return this member's state for the pair, adding an empty one when there is none yet."""
-    state = session.exec(
-        select(MemberState).where(MemberState.pair_id == pair_id, MemberState.person_id == person_id)
-    ).first()
-    if state is None:
-        state = MemberState(pair_id=pair_id, person_id=person_id)
-        session.add(state)
-        session.flush()
-    return state
