@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import MENTORBOT, bot_env, free_port, percentile, rss_mb, wait_healthy  # noqa: E402
+from bench.common import MENTORBOT, bot_env, free_port, percentile, rss_mb, stop, wait_healthy  # noqa: E402
 from bot.blocks.ids import SNOOZE_ACTION  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_requests import SIGNING_SECRET, command_body, signed_headers  # noqa: E402
@@ -163,11 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mentorbot resident memory after the run: {rss_mb(bot.pid):.0f} MB")
     finally:
         for process in (bot, bare):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         fake.stop()
     return 0
 

@@ -62,6 +62,15 @@ def wait_healthy(base: str, process: subprocess.Popen, path: str = "/healthz", t
     raise SystemExit("server did not come up")
 
 
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Ask `process` to stop (SIGTERM), and kill it if it will not."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def rss_mb(pid: int) -> float:
     """Return the resident memory of `pid` in MB (Linux /proc)."""
     with open(f"/proc/{pid}/status") as status:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import MENTORBOT, bot_env, free_port, rss_mb, wait_healthy  # noqa: E402
+from bench.common import MENTORBOT, bot_env, free_port, rss_mb, stop, wait_healthy  # noqa: E402
 from bench.dataset import build_program  # noqa: E402
 from bot.crypto import NoteCipher  # noqa: E402
 from bot.db import make_engine  # noqa: E402
@@ -58,11 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pairs: {args.pairs}  resident at start: {idle:.0f} MB  peak over {args.seconds:.0f} s "
               f"(first sweep included, {sent} messages sent): {peak:.0f} MB")
     finally:
-        bot.terminate()
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
+        stop(bot)
         fake.stop()
     return 0
 
