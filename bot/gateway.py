@@ -41,9 +41,11 @@ AUTH_ERRORS = frozenset({"invalid_auth", "account_inactive", "token_revoked", "n
 class SlackCallFailed(Exception):
     """A Web API call failed after the client's own retries; `kind` says what to do about it."""
 
-    def __init__(self, method: str, code: str) -> None:
+    def __init__(self, method: str, code: str, *, unsure: bool = False) -> None:
         self.method = method
         self.code = code
+        # True when Slack may have acted on the call anyway (dropped connection, timeout, 5xx).
+        self.unsure = unsure
         if code in AUTH_ERRORS:
             self.kind = "auth"
         elif code in UNDELIVERABLE_ERRORS:
@@ -81,19 +83,27 @@ def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -
 class SlackGateway:
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        # For posts that must not be repeated blindly: a 429 is waited out (Slack did nothing), but after a
+        # dropped connection or a 5xx Slack may already have the message, so the caller settles that doubt.
+        self.once_client = WebClient(
+            token=client.token, base_url=client.base_url, timeout=client.timeout,
+            retry_handlers=[h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)],
+        )
 
-    def _call(self, method: str, *, form: bool = False, **params: Any) -> dict[str, Any]:
+    def _call(self, method: str, *, form: bool = False, once: bool = False, **params: Any) -> dict[str, Any]:
         # Slack's read methods take form fields only; the write methods take JSON (nested blocks).
+        client = self.once_client if once else self.client
         try:
             if form:
-                response = self.client.api_call(method, params={k: str(v) for k, v in params.items()})
+                response = client.api_call(method, params={k: str(v) for k, v in params.items()})
             else:
-                response = self.client.api_call(method, json=params)
+                response = client.api_call(method, json=params)
         except SlackApiError as error:
-            code = str(error.response.get("error") or f"http_{error.response.status_code}")
-            raise SlackCallFailed(method, code) from error
+            status = error.response.status_code
+            code = str(error.response.get("error") or f"http_{status}")
+            raise SlackCallFailed(method, code, unsure=status >= 500) from error
         except (SlackRequestError, OSError) as error:
-            raise SlackCallFailed(method, f"connection: {type(error).__name__}") from error
+            raise SlackCallFailed(method, f"connection: {type(error).__name__}", unsure=True) from error
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def auth_test(self) -> dict[str, Any]:
@@ -130,13 +140,15 @@ class SlackGateway:
         blocks: list[dict[str, Any]] | None = None,
         *,
         metadata: dict[str, Any] | None = None,
+        once: bool = False,
     ) -> str:
+        """Post a message; return its ts. With `once`, no resend after a doubtful failure (`unsure`)."""
         params: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
         if blocks:
             params["blocks"] = blocks
         if metadata:
             params["metadata"] = metadata
-        data = self._call("chat.postMessage", **params)
+        data = self._call("chat.postMessage", once=once, **params)
         return str(data.get("ts", ""))
 
     def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:

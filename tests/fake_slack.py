@@ -33,6 +33,7 @@ class Fault:
     retry_after: int | None = None
     times: int = 1
     drop: bool = False
+    keep: bool = False  # with `drop`: Slack acts on the call, then the connection drops before the answer
 
 
 def _decode_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class FakeSlack:
         self.bot_user_id = "UBOT"
         self.team_id = "T0001"
         self.socket_mode_url: str | None = None  # what apps.connections.open hands out
+        self.delays: dict[str, float] = {}  # seconds to think before answering a method (a slow Slack)
         # Crash harness: SIGKILL `kill_pid` at its `kill_at`-th chat.postMessage, at `kill_mode`:
         # "unseen" (before Slack keeps it), "kept" (kept, never answered) or "answered" (right after answering).
         self.kill_pid: int | None = None
@@ -110,11 +112,15 @@ class FakeSlack:
         retry_after: int | None = None,
         times: int = 1,
         drop: bool = False,
+        keep: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` fail: HTTP `status`, Slack `error`, or a dropped socket."""
+        """Make the next `times` calls of `method` fail: HTTP `status`, Slack `error`, or a dropped socket.
+
+        With `drop` and `keep`, Slack acts on the call (a message is kept) before the socket drops.
+        """
         with self._lock:
             self.faults.setdefault(method, []).append(
-                Fault(status=status, error=error, retry_after=retry_after, times=times, drop=drop)
+                Fault(status=status, error=error, retry_after=retry_after, times=times, drop=drop, keep=keep)
             )
 
     # ---- reading what happened -----------------------------------------------------
@@ -224,8 +230,13 @@ class FakeSlack:
         with self._lock:
             self.calls.append(Call(method, params, headers))
             fault = self._take_fault(method)
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
         if fault is not None:
             if fault.drop:
+                handler = getattr(self, "_" + method.replace(".", "_"), None)
+                if fault.keep and handler is not None:
+                    handler(params)
                 return -1, {}, {}
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             if fault.status == 429:

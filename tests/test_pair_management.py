@@ -187,13 +187,6 @@ def test_end_after_the_end_date_ends_at_once(slack, fake_slack, engine):
     assert _stored(engine, pair_id).status == PairStatus.ENDED
 
 
-def test_pairs_that_reach_their_end_date_are_ended_by_the_service(runtime, engine):
-    due = _pair(engine, ends_on=_today())
-    later = _pair(engine, mentee_id=SECOND_MENTEE, ends_on=_today() + timedelta(days=5))
-    assert runtime.services.lifecycle.end_due_pairs(now=datetime.now(UTC)) == 1
-    assert (_stored(engine, due).status, _stored(engine, later).status) == (PairStatus.ENDED, PairStatus.ACTIVE)
-
-
 def test_a_coordinator_records_the_closure_reason(slack, fake_slack, engine):
     pair_id = _pair(engine, phase=Phase.WINDING_UP)
     slack.block_action(user_id=COORDINATOR, action_id=CLOSURE_REASON_ACTION, value=f"{pair_id}:ended_early",

@@ -511,19 +511,6 @@ class LifecycleService:
         self._send(after)
         return notice(text)
 
-    def end_due_pairs(self, *, now: datetime) -> int:
-        """End every pair whose end date has come; return how many ended."""
-        today = self.today(now)
-        after = _AfterCommit()
-        with self.ctx.session() as session:
-            due = [p for p in list_open_pairs_page(session=session, offset=0, limit=1_000_000) if p.ends_on <= today]
-            for pair in due:
-                self._finish(pair, now, after)
-                session.add(pair)
-            session.commit()
-        self._send(after)
-        return len(due)
-
     # ---- the kill switch ----------------------------------------------------------------------------
 
     def set_quiet(self, *, actor: str, on: bool, now: datetime) -> Reply:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.blocks import Reply
-from bot.blocks.nudges import NudgeFacts, build_nudge_message, build_undeliverable_notice, nudge_metadata
+from bot.blocks.nudges import NudgeFacts, build_nudge_message, build_undeliverable_notice
 from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
@@ -32,6 +32,7 @@ from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.people import INFO_MAX_AGE
+from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
 from bot.store import nudges as ledger
 from bot.store.nudges import PersonZone, load_export_inputs, load_program_state, load_summary_inputs
@@ -47,8 +48,6 @@ DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about a
 CLAIM_LEASE = timedelta(minutes=10)
 # A long sweep renews its lease this often, so it never looks dead to another instance.
 LEASE_RENEWAL = timedelta(minutes=1)
-# How far before the claim to look for the message in Slack's history (clocks differ a little).
-HISTORY_MARGIN = timedelta(minutes=2)
 # Slack redelivers an event for at most about an hour; a week of ids is plenty.
 HANDLED_EVENT_RETENTION = timedelta(days=7)
 # Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
@@ -77,6 +76,8 @@ class NudgeService:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"[:64]
         # Set on shutdown: the sweep finishes the nudge in flight and leaves the rest to the next sweep.
         self.stopping = threading.Event()
+        # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
+        self.refused: str | None = None
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
@@ -123,7 +124,9 @@ class NudgeService:
         are decided from a snapshot of the ledger: two sweeps planning from different moments could each
         give the same person a different nudge on one day. A lease row in the database (not PostgreSQL's
         advisory lock) serialises sweeps on SQLite and PostgreSQL alike; a holder that dies frees it when
-        the lease runs out, the same time after which its open claims are recovered.
+        the lease runs out, the same time after which its open claims are recovered. That is also why not
+        `SKIP LOCKED`: it only keeps two sweeps off the same row, not off the same person. The price: after a
+        crash, sweeping waits up to CLAIM_LEASE, which a dead sweep's claims must wait for anyway.
         """
         holder = f"{self.worker}:{uuid.uuid4().hex[:8]}"
         with self.ctx.session() as session:
@@ -203,18 +206,38 @@ class NudgeService:
         if not stale:
             return state, candidates
         zones = dict(state.zones)
+        departed: list[str] = []
         for user_id in stale:
             # One short transaction per person: a parallel sweep refreshing the same person never blocks us.
             with self.ctx.session() as own:
                 try:
-                    zones[user_id] = self.services.people.get_person(own, user_id, now).tz
+                    person = self.services.people.get_person(own, user_id, now)
+                    zones[user_id] = person.tz
+                    if person.is_deleted and user_id not in self.ctx.settings.coordinators:
+                        departed.append(user_id)
                     own.commit()
                 except IntegrityError:
                     own.rollback()  # another sweep recorded this person at the same moment; its answer will do
                 except SlackCallFailed as problem:
-                    # Keep the cached zone; a person Slack cannot describe is reported when a DM to them fails.
-                    logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
-        return self._with_ledger_keys(session, replace(state, zones=zones), now)
+                    if problem.code in DEPARTED_ERRORS and user_id not in self.ctx.settings.coordinators:
+                        departed.append(user_id)
+                    else:  # keep the cached zone; Slack may answer next time
+                        logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
+        state = replace(state, zones=zones)
+        if departed:
+            state = self._set_departed_aside(state, departed, now)
+        return self._with_ledger_keys(session, state, now)
+
+    def _set_departed_aside(self, state: ProgramState, departed: list[str], now: datetime) -> ProgramState:
+        """Pause the pairs of people Slack says were deactivated, tell coordinators, drop them from this plan."""
+        gone: set[int] = set()
+        for person_id in departed:
+            paused = set(self._pause_departed(person_id))
+            for facts in state.pairs:
+                if facts.pair.id in paused:
+                    self._report_undeliverable(facts, person_id, "user_deactivated", now, paused=True)
+            gone |= paused
+        return replace(state, pairs=tuple(f for f in state.pairs if f.pair.id not in gone))
 
     def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime, *, claimed_at: datetime) -> str:
         """Claim, send and record one nudge; return sent | skipped | retry | ratelimited | undeliverable | auth."""
@@ -229,9 +252,17 @@ class NudgeService:
         try:
             reply = self._message_for(nudge, facts, now)
             channel = self._channel_for(nudge, facts)
-            ts = self.ctx.gateway.post_message(channel, reply.text, reply.blocks, metadata=nudge_metadata(nudge.key))
+            ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key)
+        except DeliveryInDoubt as doubt:
+            # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
+            logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
+                           doubt, CLAIM_LEASE)
+            return "retry"
         except SlackCallFailed as problem:
             return self._failed(nudge, facts, problem, now)
+        if self.refused is not None:
+            logger.info("Slack accepts the bot token again: delivery resumed")
+            self.refused = None
         with self.ctx.session() as session:
             ledger.mark_sent(session=session, key=nudge.key, now=now, channel=channel, ts=ts)
             session.commit()
@@ -274,12 +305,7 @@ class NudgeService:
     def _find_in_history(self, claim: Nudge) -> tuple[str | None, str]:
         """Return (ts, channel) of the message carrying `claim`'s key in its conversation, or (None, channel)."""
         channel = self._channel_of_claim(claim)
-        oldest = f"{(claim.claimed_at - HISTORY_MARGIN).timestamp():.6f}"
-        for message in self.ctx.gateway.recent_messages(channel, oldest=oldest):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("key") == claim.key:
-                return str(message.get("ts")), channel
-        return None, channel
+        return find_in_history(self.ctx.gateway, channel, claim.key, since=claim.claimed_at), channel
 
     def _channel_of_claim(self, claim: Nudge) -> str:
         if claim.recipient == GROUP and claim.pair_id is not None:
@@ -315,42 +341,69 @@ class NudgeService:
                 ledger.release_claim(session=session, key=nudge.key)
             session.commit()
         if problem.kind == "auth":
-            logger.error("Slack refused the bot token (%s): sweep stopped, nothing more is sent. "
-                         "Fix SLACK_BOT_TOKEN and run `mentorbot check`.", problem.code)
+            if self.refused is None:
+                # One line for the whole outage: each later sweep tries one nudge, quietly, until Slack accepts.
+                logger.error("Slack refused the bot token (%s): nudge delivery for this workspace is stopped "
+                             "until it accepts it again. Fix SLACK_BOT_TOKEN and run `mentorbot check`.",
+                             problem.code)
+            self.refused = problem.code
             return "auth"
         if problem.kind == "retry":
             logger.warning("nudge %s not sent (%s); a later sweep retries it", nudge.key, problem.code)
             return "ratelimited" if problem.code == "ratelimited" else "retry"
         logger.warning("nudge %s undeliverable: %s", nudge.key, problem.code)
         paused = False
-        if problem.code in DEPARTED_ERRORS and nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W"):
-            with self.ctx.session() as session:
-                paused = bool(ledger.pause_pairs_of(session=session, person_id=nudge.recipient))
-                session.commit()
-        self._report_undeliverable(nudge, facts, problem.code, now, paused=paused)
-        return "undeliverable"
-
-    def _report_undeliverable(
-        self, nudge: DueNudge, facts: PairFacts | None, reason: str, now: datetime, *, paused: bool = False
-    ) -> None:
-        """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
+        if nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W") and (
+                problem.code in DEPARTED_ERRORS or self._has_left(nudge.recipient, now)):
+            paused = bool(self._pause_departed(nudge.recipient))
         if facts is None or nudge.role == "coordinator":
             # The summary channel or a coordinator's own DM failed: nobody else to tell; the log and ledger say it.
-            logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient, reason)
-            return
+            logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient,
+                         problem.code)
+        else:
+            self._report_undeliverable(facts, nudge.recipient, problem.code, now, paused=paused)
+        return "undeliverable"
+
+    def _has_left(self, user_id: str, now: datetime) -> bool:
+        """Ask Slack whether `user_id` was deactivated or removed (a DM error alone does not always say)."""
+        with self.ctx.session() as session:
+            try:
+                person = self.services.people.get_person(session, user_id, now, refresh=True)
+                session.commit()
+            except SlackCallFailed as problem:
+                return problem.code in DEPARTED_ERRORS
+            except IntegrityError:
+                return False  # a parallel lookup recorded them; their DM error stands on its own
+            return person.is_deleted
+
+    def _pause_departed(self, person_id: str) -> list[int]:
+        """Pause the active pairs of someone who left the workspace; return their ids."""
+        with self.ctx.session() as session:
+            paused = ledger.pause_pairs_of(session=session, person_id=person_id)
+            session.commit()
+        if paused:
+            logger.warning("%s has left the workspace: pairs %s paused", person_id, paused)
+        return paused
+
+    def _report_undeliverable(
+        self, facts: PairFacts, recipient: str, reason: str, now: datetime, *, paused: bool = False
+    ) -> None:
+        """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
         pair_id = facts.pair.id or 0
-        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), nudge.recipient, reason, paused=paused)
+        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), recipient, reason, paused=paused)
         for coordinator in self.ctx.settings.coordinators:
-            key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, nudge.recipient)
+            key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, recipient)
             with self.ctx.session() as session:
                 if not ledger.claim_nudge(session=session, key=key, pair_id=pair_id, recipient=coordinator,
-                                          kind=DELIVERY_FAILED, period=nudge.recipient, now=now,
+                                          kind=DELIVERY_FAILED, period=recipient, now=now,
                                           claimed_by=self.worker):
                     continue
                 session.commit()
             try:
-                ts = self.ctx.gateway.post_message(coordinator, notice.text, notice.blocks,
-                                                   metadata=nudge_metadata(key))
+                ts = post_keyed(self.ctx.gateway, coordinator, notice, key)
+            except DeliveryInDoubt as doubt:
+                logger.warning("%s; recovery settles it later", doubt)
+                continue
             except SlackCallFailed as problem:
                 with self.ctx.session() as session:
                     ledger.mark_undeliverable(session=session, key=key, reason=problem.code)

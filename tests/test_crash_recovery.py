@@ -1,0 +1,146 @@
+"""SIGKILL a real `mentorbot sweep` at every message of a sweep, and again while it recovers: afterwards every
+due nudge has reached Slack exactly once (counted by the ledger key each message carries as metadata)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.domain.models import Nudge, NudgeStatus
+from bot.services.nudges import CLAIM_LEASE
+from bot.store import nudges as ledger
+from tests.fake_slack import FakeSlack
+from tests.test_cli_and_server import MENTORBOT, mentorbot_env
+from tests.test_crash_and_instances import NOW, delivered_keys
+from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
+
+DUE = 9  # what the seeded program has due at NOW (checked below), so k = 1..DUE is every message of the sweep
+MODES = ("unseen", "kept", "answered")  # killed before Slack keeps it, after keeping it, after answering
+AFTER_LEASE = NOW + CLAIM_LEASE + timedelta(minutes=5)
+
+FIGURES: list[dict[str, object]] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def crash_figures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Print and record the totals over every kill point run in this module."""
+    yield
+    if not FIGURES:
+        return
+    totals = {
+        "kill_points": len(FIGURES),
+        "expected": sum(int(f["expected"]) for f in FIGURES),  # type: ignore[call-overload]
+        "delivered": sum(int(f["delivered"]) for f in FIGURES),  # type: ignore[call-overload]
+        "duplicates": sum(int(f["duplicates"]) for f in FIGURES),  # type: ignore[call-overload]
+        "lost": sum(int(f["lost"]) for f in FIGURES),  # type: ignore[call-overload]
+    }
+    path = tmp_path_factory.getbasetemp() / "crash_figures.json"
+    path.write_text(json.dumps({"totals": totals, "runs": FIGURES}, indent=1))
+    print(f"\ncrash figures: {json.dumps(totals)} (every run: {path})")
+
+
+def run_sweep(fake: FakeSlack, database_url: str, cwd: Path, now: datetime, *, kill_at: int = 0,
+              kill_mode: str = "kept") -> subprocess.CompletedProcess[str]:
+    """Run `mentorbot sweep --now`; with `kill_at`, the fake Slack SIGKILLs it at that chat.postMessage."""
+    env = mentorbot_env(fake, database_url, LOG_LEVEL="WARNING", MENTORBOT_SUMMARY_CHANNEL="CSUMMARY1")
+    process = subprocess.Popen([MENTORBOT, "sweep", "--now", now.isoformat()], env=env, cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if kill_at:
+        fake._posts = 0
+        fake.kill_at, fake.kill_mode, fake.kill_pid = kill_at, kill_mode, process.pid
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        fake.kill_pid = None
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def claims_left(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return [n.key for n in session.exec(select(Nudge).where(Nudge.status == NudgeStatus.CLAIMED))]
+
+
+def settle_and_count(runtime, engine, fake_slack, database_url, cwd, expected, *, label,  # type: ignore[no-untyped-def]
+                     after=AFTER_LEASE):
+    """Sweep from `after` (past the dead sweep's lease) until nothing is due; record and check the figures."""
+    for attempt in range(3):
+        result = run_sweep(fake_slack, database_url, cwd, after + timedelta(minutes=attempt))
+        assert result.returncode == 0, result.stderr
+        if not claims_left(engine) and not runtime.services.nudges.sweep(now=after, dry_run=True).due:
+            break
+    keys = delivered_keys(fake_slack)
+    figures = {**label, "expected": len(expected), "delivered": len(set(keys) & expected),
+               "duplicates": len(keys) - len(set(keys)), "lost": len(expected - set(keys))}
+    FIGURES.append(figures)
+    print(json.dumps(figures))
+    assert figures["duplicates"] == 0, f"sent twice: {sorted(k for k in set(keys) if keys.count(k) > 1)}"
+    assert figures["lost"] == 0, f"never delivered: {sorted(expected - set(keys))}"
+    assert set(keys) == expected, "a recovery sweep sent something the first sweep had not planned"
+    assert claims_left(engine) == []
+
+
+def test_the_seeded_program_has_every_kill_point_covered(program):
+    assert len(program) == DUE
+
+
+@pytest.mark.parametrize("kill_mode", MODES)
+@pytest.mark.parametrize("kill_at", range(1, DUE + 1))
+def test_a_sweep_killed_at_its_kth_message_loses_nothing_and_repeats_nothing(
+    kill_at, kill_mode, program, runtime, engine, fake_slack, database_url, tmp_path
+):
+    killed = run_sweep(fake_slack, database_url, tmp_path, NOW, kill_at=kill_at, kill_mode=kill_mode)
+    assert killed.returncode == -9, f"not killed: {killed.stdout} {killed.stderr}"
+    # The message in flight is left claimed (after answering, the process may have recorded it first).
+    assert len(claims_left(engine)) == 1 or (kill_mode == "answered" and not claims_left(engine))
+    settle_and_count(runtime, engine, fake_slack, database_url, tmp_path, program,
+                     label={"kill_at": kill_at, "mode": kill_mode})
+
+
+@pytest.mark.parametrize("kill_mode", MODES)
+def test_a_recovery_sweep_killed_too_still_loses_and_repeats_nothing(
+    kill_mode, program, runtime, engine, fake_slack, database_url, tmp_path
+):
+    first = run_sweep(fake_slack, database_url, tmp_path, NOW, kill_at=4, kill_mode="kept")
+    assert first.returncode == -9
+    # The recovery sweep settles the dead claim from the history, then dies at its first new message.
+    second_at = NOW + CLAIM_LEASE + timedelta(minutes=1)
+    second = run_sweep(fake_slack, database_url, tmp_path, second_at, kill_at=1, kill_mode=kill_mode)
+    assert second.returncode == -9
+    settle_and_count(runtime, engine, fake_slack, database_url, tmp_path, program,
+                     label={"kill_at": "4 then 1", "mode": f"kept then {kill_mode}"},
+                     after=second_at + CLAIM_LEASE + timedelta(minutes=5))
+
+
+def test_of_two_recoverers_of_one_stale_claim_only_one_wins(program, engine):
+    key = sorted(program)[0]
+    pair_id, recipient, kind, period = key.split(":", 3)
+    with Session(engine) as session:
+        session.add(Nudge(key=key, pair_id=int(pair_id) if pair_id.isdigit() else None, recipient=recipient,
+                          kind=kind, period=period, status=NudgeStatus.CLAIMED, claimed_at=NOW, claimed_by="dead:1"))
+        session.commit()
+    # Both read the claim as the sweep does (a session closed without commit keeps what it read).
+    with Session(engine) as reading:
+        [seen_by_first] = ledger.stale_claims(session=reading, before=AFTER_LEASE)
+    with Session(engine) as reading:
+        [seen_by_second] = ledger.stale_claims(session=reading, before=AFTER_LEASE)
+    with Session(engine) as first:
+        assert ledger.drop_stale_claim(session=first, claim=seen_by_first)
+        first.commit()
+        # The first recoverer claims it afresh (as its sweep does); the second's snapshot is now out of date.
+        assert ledger.claim_nudge(session=first, key=key, pair_id=seen_by_first.pair_id, recipient=recipient,
+                                  kind=kind, period=period, now=AFTER_LEASE, claimed_by="alive:2")
+        first.commit()
+    with Session(engine) as second:
+        assert not ledger.drop_stale_claim(session=second, claim=seen_by_second)
+        assert not ledger.mark_recovered(session=second, claim=seen_by_second, now=AFTER_LEASE, channel="D1",
+                                         ts="1.0")
+        second.commit()
+    with Session(engine) as session:
+        row = session.exec(select(Nudge).where(Nudge.key == key)).one()
+        assert (row.status, row.claimed_by) == (NudgeStatus.CLAIMED, "alive:2")
