@@ -52,6 +52,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     logger.info("connected to Slack team %s as %s", identity.get("team_id"), identity.get("user_id"))
 
     def _stop(_signum: int, _frame: object) -> None:
+        # A second SIGTERM must not interrupt the shutdown that finishes the nudge in flight.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
@@ -164,6 +166,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     settings = _load_settings(require_signing_secret=False)
     _configure_logging(settings.log_level)
     services = _build_services(settings)
+
+    def _finish_in_flight(_signum: int, _frame: object) -> None:
+        services.nudges.stopping.set()  # the sweep records the nudge in flight, then stops
+
+    signal.signal(signal.SIGTERM, _finish_in_flight)
     result = services.nudges.sweep(now=now, dry_run=args.dry_run)
     if args.dry_run:
         from bot.domain.policy import GROUP
@@ -186,8 +193,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             for when, recipient, kind, reason in failed:
                 print(f"  {when}  {recipient}  {kind}: {reason}")
         return 0
+    if result.busy:
+        print("Another instance is sweeping right now, so this one did nothing; the next sweep sees what is left.")
+        return 0
     print(f"Sent {len(result.sent)}, undeliverable {len(result.undeliverable)}, skipped {len(result.skipped)} "
           f"(already claimed), to retry {len(result.retry_later)}.")
+    if result.stopped and services.nudges.stopping.is_set():
+        print("Stopped early on SIGTERM after the nudge in flight; the next sweep sends the rest.")
+        return 0
     if result.stopped:
         print(f"mentorbot: sweep stopped: {result.stopped}. Run `mentorbot check`.", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
@@ -54,10 +54,20 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# Any fixed number, the same in every instance: the key of the PostgreSQL lock that serialises migrations.
+MIGRATION_LOCK_KEY = 0x6D656E746F72  # "mentor"
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Apply pending migrations up to `revision`."""
     config = alembic_config(engine)
     with engine.begin() as connection:
+        # Instances started together would each create the tables and all but one would crash; with the lock
+        # (held until this transaction ends) one migrates and the others then find nothing to do.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, waited for up to the busy timeout
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
