@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         for process in (bot, bare):
             stop(process)
         fake.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -18,7 +18,8 @@ from tests.conftest import TEST_ENCRYPTION_KEY  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_requests import SIGNING_SECRET  # noqa: E402
 
-MENTORBOT = str(Path(sys.executable).with_name("mentorbot"))
+# BENCH_MENTORBOT runs the benchmarks against another command (say, a build under trial).
+MENTORBOT = os.environ.get("BENCH_MENTORBOT") or str(Path(sys.executable).with_name("mentorbot"))
 
 
 def free_port() -> int:

@@ -2,20 +2,23 @@
 
 Usage: python bench/sweep.py [--sizes 1000,10000,100000] [--databases sqlite,postgresql]
 For each size and database it builds a program with realistic histories, then times one
-`--dry-run` sweep decision (load the snapshot + the pure policy) and, in the same run, the plain
-SELECT of the same rows (the floor). PostgreSQL uses its own database `mentorbot_bench` on
-MENTORBOT_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+`--dry-run` sweep decision (load the snapshot + the pure policy) and, in the same run, the floor:
+the decision's own SQL statements replayed on a raw DB-API cursor, fetching the same rows.
+PostgreSQL uses its own database `mentorbot_bench` on MENTORBOT_BENCH_POSTGRES
+(default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -30,19 +33,6 @@ from tests.conftest import TEST_ENCRYPTION_KEY  # noqa: E402
 
 ADMIN_URL = os.environ.get("MENTORBOT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BENCH_DB = "mentorbot_bench"
-
-# The rows the decision needs, read as plainly as possible: the floor no loader can beat.
-FLOOR = [
-    "SELECT * FROM pair WHERE status <> 'ended'",
-    "SELECT slack_user_id, tz, info_fetched_at FROM person",
-    "SELECT pair_id FROM agreement",
-    "SELECT id, pair_id, text, due_on, status FROM goal",
-    "SELECT pair_id, met_on, next_meeting_on, created_at FROM checkin",
-    "SELECT * FROM member_state",
-    "SELECT pair_id, created_at FROM help_request",
-    "SELECT recipient, claimed_at, sent_at, pair_id FROM nudge WHERE claimed_at >= :since",
-]
-
 
 def fresh_engine(database: str, workdir: Path, pairs: int) -> Engine:
     if database == "sqlite":
@@ -62,12 +52,24 @@ def drop_postgres() -> None:
     admin.dispose()
 
 
-def floor_seconds(engine: Engine) -> float:
-    started = time.perf_counter()
-    with engine.connect() as connection:
-        for sql in FLOOR:
-            connection.execute(text(sql), {"since": NOW.replace(day=1)}).fetchall()
-    return time.perf_counter() - started
+def floor_seconds(engine: Engine, statements: list[tuple[str, Any]]) -> float:
+    """Replay the decision's own SQL on a raw DB-API cursor and fetch every row: the floor no loader beats.
+
+    Same statements, same parameters, same rows; only the driver's own conversion, no SQLAlchemy, no ORM.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+        elapsed = time.perf_counter() - started
+        raw.rollback()
+    finally:
+        raw.close()
+    return elapsed
 
 
 def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
@@ -78,11 +80,10 @@ def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
     build_program(engine, pairs, NoteCipher([TEST_ENCRYPTION_KEY]))
     services = build_services(settings, engine=engine)
     services.nudges.sweep(now=NOW, dry_run=True)  # warm caches (statement compilation), as a running bot has
-    statements = 0
+    issued: list[tuple[str, Any]] = []
 
-    def count(*_args: object) -> None:
-        nonlocal statements
-        statements += 1
+    def count(_conn: object, _cursor: object, statement: str, parameters: Any, *_rest: object) -> None:
+        issued.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", count)
     started = time.perf_counter()
@@ -94,11 +95,11 @@ def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
     services.nudges.sweep(now=NOW, dry_run=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    floor = min(floor_seconds(engine) for _ in range(3))
+    floor = min(floor_seconds(engine, issued) for _ in range(3))
     engine.dispose()
     if database == "postgresql":
         drop_postgres()
-    return {"pairs": pairs, "seconds": seconds, "statements": statements, "floor": floor,
+    return {"pairs": pairs, "seconds": seconds, "statements": len(issued), "floor": floor,
             "ratio": seconds / floor if floor else float("nan"), "peak_mb": peak / 1e6, "due": len(result.due)}
 
 
@@ -111,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mentorbot-sweep-"))
     print(f"{'database':<11} {'pairs':>7} {'seconds':>8} {'statements':>10} {'floor s':>8} {'ratio':>6} "
           f"{'peak MB':>8} {'due':>6}")
-    for database in args.databases.split(","):
-        for pairs in sizes:
-            row = measure(database, pairs, workdir)
-            print(f"{database:<11} {row['pairs']:>7} {row['seconds']:>8.3f} {row['statements']:>10} "
-                  f"{row['floor']:>8.3f} {row['ratio']:>6.1f} {row['peak_mb']:>8.1f} {row['due']:>6}", flush=True)
+    try:
+        for database in args.databases.split(","):
+            for pairs in sizes:
+                row = measure(database, pairs, workdir)
+                print(f"{database:<11} {row['pairs']:>7} {row['seconds']:>8.3f} {row['statements']:>10} "
+                      f"{row['floor']:>8.3f} {row['ratio']:>6.1f} {row['peak_mb']:>8.1f} {row['due']:>6}", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -30,3 +30,19 @@ def test_ack_bench_reports_mentorbot_beside_a_bare_bolt_app():
     rows = [row for row in table if len(row) == 9 and row[0] in ("mentorbot", "bare-bolt")]
     assert [row[0] for row in rows] == ["mentorbot", "bare-bolt"]
     assert all(row[7] == "0" for row in rows), "every request should have been answered with 200"
+
+
+def test_delivery_bench_reports_the_real_sweep_beside_the_paced_prototype():
+    lines = run_bench("delivery.py", "--nudges", "6", "--channels", "3", "--burst", "1", "--max-seconds", "60")
+    header = next(index for index, line in enumerate(lines) if line.startswith("mode"))
+    assert lines[header].split()[:5] == ["mode", "layout", "nudges", "chans", "sent"]
+    rows = [line.split() for line in lines[header + 1:]]
+    assert [row[0] for row in rows] == ["sweep", "paced"]
+    assert all(row[2] == "6" and row[3] == "3" for row in rows), "six nudges over three channels were due"
+    assert all(row[4] == "6" and row[9] == "yes" for row in rows), "every nudge should have been delivered"
+
+
+def test_memory_bench_reports_resident_memory_of_a_running_bot():
+    lines = run_bench("memory.py", "--pairs", "30", "--seconds", "2")
+    assert len(lines) == 1 and lines[0].startswith("pairs: 30 "), lines
+    assert "resident at start:" in lines[0] and "MB" in lines[0]
