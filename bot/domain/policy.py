@@ -23,10 +23,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.health import AT_RISK_FACTOR, DRIFT_FACTOR, days_silent
-from bot.domain.models import GoalStatus, NudgeKind, Pair, PairStatus, Phase
+from bot.domain.health import AT_RISK_FACTOR, DRIFT_FACTOR
+from bot.domain.models import GoalStatus, NudgeKind, PairStatus, Phase
 
 WORK_START = time(9, 0)
 WORK_END = time(17, 0)
@@ -58,7 +59,52 @@ PRIORITY: tuple[NudgeKind, ...] = (
 _RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
 
 
-@dataclass(frozen=True)
+# The snapshot's many small records (PairRow … Candidate) are slotted and not frozen: a sweep builds hundreds
+# of thousands of them, a frozen dataclass costs four times as much to build, and nothing changes them.
+
+
+class PairView(Protocol):
+    """What the policy and the nudge messages read of a pair: a stored `Pair` or a snapshot's `PairRow`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def mentor_id(self) -> str: ...
+    @property
+    def mentee_id(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def cadence_days(self) -> int: ...
+    @property
+    def started_on(self) -> date: ...
+    @property
+    def ends_on(self) -> date: ...
+    @property
+    def channel_id(self) -> str | None: ...
+    @property
+    def paused_until(self) -> date | None: ...
+
+
+@dataclass(slots=True)
+class PairRow:
+    """A pair as the sweep's snapshot holds it: plain values, a fraction of an ORM object's cost at 100,000 pairs."""
+
+    id: int | None
+    mentor_id: str
+    mentee_id: str
+    phase: str
+    status: str
+    cadence_days: int
+    started_on: date
+    ends_on: date
+    channel_id: str | None
+    paused_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class MemberFacts:
     """One member's attention state for one pair (MemberState, or the defaults when none exists)."""
 
@@ -69,7 +115,10 @@ class MemberFacts:
     last_response_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+NO_MEMBER_STATE = MemberFacts()
+
+
+@dataclass(slots=True)
 class GoalFacts:
     id: int
     text: str
@@ -77,17 +126,17 @@ class GoalFacts:
     status: str = GoalStatus.OPEN
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LastCheckin:
     met_on: date
     next_meeting_on: date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PairFacts:
     """Everything the policy needs about one pair that is not ended."""
 
-    pair: Pair
+    pair: PairView
     has_agreement: bool = False
     goals: tuple[GoalFacts, ...] = ()
     last_checkin: LastCheckin | None = None
@@ -95,10 +144,10 @@ class PairFacts:
     help_requested: bool = False
 
     def member(self, person_id: str) -> MemberFacts:
-        return self.members.get(person_id, MemberFacts())
+        return self.members.get(person_id, NO_MEMBER_STATE)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Delivery:
     """One scheduled message that reached `person_id` at `at` (from the ledger; group DMs reach both)."""
 
@@ -119,7 +168,7 @@ class ProgramState:
     max_dms_per_week: int = 3
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DueNudge:
     key: str
     pair_id: int | None
@@ -149,7 +198,8 @@ class Plan:
 
 
 def nudge_key(pair_id: int | str, recipient: str, kind: str, period: str) -> str:
-    return f"{pair_id}:{recipient}:{kind}:{period}"
+    # A StrEnum formats through Python-level Enum.__format__; its value formats in C (a sweep builds 150,000 keys).
+    return f"{pair_id}:{recipient}:{getattr(kind, 'value', kind)}:{period}"
 
 
 @lru_cache(maxsize=1024)
@@ -204,14 +254,37 @@ def state_changes(state: ProgramState, now: datetime) -> list[StateChange]:
 
 def _candidates(state: ProgramState, now: datetime, changes: list[StateChange]) -> list[Candidate]:
     moved = {change.pair_id: change.status for change in changes}
+    clock = _LocalClock(state, now)
     candidates: list[Candidate] = []
     for facts in state.pairs:
-        status = moved.get(facts.pair.id or 0, PairStatus(facts.pair.status))
+        status = moved.get(facts.pair.id or 0, facts.pair.status)
         if status != PairStatus.ACTIVE or facts.pair.phase == Phase.ENDED:
             continue
-        candidates.extend(_pair_candidates(facts, state, now))
+        candidates.extend(_pair_candidates(facts, state, now, clock))
     candidates.extend(_summary_candidates(state, now))
     return candidates
+
+
+class _LocalClock:
+    """`now` in each person's zone, worked out once per zone rather than once per person and pair."""
+
+    def __init__(self, state: ProgramState, now: datetime) -> None:
+        self._now = now
+        self._zones = state.zones
+        self._default = state.program_tz
+        self._by_zone: dict[str | None, tuple[datetime, bool]] = {}
+        # (coordinator, local time) for the coordinators in working hours now.
+        self.coordinators = [(c, at) for c, (at, working) in ((c, self.of(c)) for c in state.coordinators)
+                             if working]
+
+    def of(self, person: str) -> tuple[datetime, bool]:
+        """Return `person`'s local time and whether it is within their working hours."""
+        tz = self._zones.get(person)
+        known = self._by_zone.get(tz)
+        if known is None:
+            local = self._now.astimezone(zone_of(tz, self._default))
+            known = self._by_zone[tz] = (local, is_within_working_hours(local))
+        return known
 
 
 def candidate_nudges(state: ProgramState, now: datetime) -> list[Candidate]:
@@ -251,7 +324,7 @@ def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
 # ---- candidates ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     nudge: DueNudge
     audience: tuple[str, ...]  # the pair members it reaches (for the caps); empty for coordinators and channels
@@ -259,97 +332,107 @@ class Candidate:
     last_day: date
 
 
-def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime) -> list[Candidate]:
+_ONE_DAY = timedelta(days=1)
+_GRACE = timedelta(days=GRACE_DAYS)
+_GOAL_SOON = timedelta(days=GOAL_SOON_DAYS)
+_GOAL_OVERDUE = timedelta(days=GOAL_OVERDUE_WINDOW)
+_WINDING_UP = timedelta(days=WINDING_UP_BEFORE_DAYS)
+_EARLY_PHASES = frozenset({Phase.RAPPORT, Phase.DIRECTION, Phase.PROGRESSION})
+
+
+def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock: _LocalClock) -> list[Candidate]:
+    """Return the pair's candidate nudges. Windows are checked before keys are formatted: a sweep of
+    100,000 pairs calls this for every one of them, and most windows are closed."""
     pair = facts.pair
-    pair_id = pair.id or 0
     mentor, mentee = pair.mentor_id, pair.mentee_id
-    local = {p: now.astimezone(zone_of(state.zones.get(p), state.program_tz)) for p in (mentor, mentee)}
+    mentor_local, mentor_working = clock.of(mentor)
+    mentee_local, mentee_working = clock.of(mentee)
     # Out of working hours nothing can go out, so nothing is built (sweeps run often; this keeps them cheap).
-    working = {p: is_within_working_hours(at) for p, at in local.items()}
-    mentee_local = local[mentee]
+    if not (mentor_working or mentee_working or clock.coordinators):
+        return []
+    pair_id = pair.id or 0
+    cadence = pair.cadence_days
+    checkin = facts.last_checkin
+    last_met = checkin.met_on if checkin else None
+    anchor_day = last_met or pair.started_on  # silence is counted from the last meeting, or the start
+    mentor_state = facts.member(mentor)
+    mentee_state = facts.member(mentee)
     out: list[Candidate] = []
 
-    def personal(
-        person: str, role: str, kind: NudgeKind, period: str, first: date, last: date, goal_id: int | None = None
-    ) -> None:
-        if not working[person] or not first <= local[person].date() <= last:
-            return
-        member = facts.member(person)
+    def personal(person: str, role: str, local: datetime, member: MemberFacts, kind: NudgeKind, period: str,
+                 first: date, last: date, goal_id: int | None = None) -> None:
+        # The caller has checked working hours and the window.
         if kind != NudgeKind.PROMPTS_PAUSED and member.prompts_paused_at is not None:
             return
         if _is_snoozed(member, now) or kind in member.stopped_kinds:
             return
-        due = DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, period, role, local[person],
-                       goal_id)
+        due = DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, period, role, local, goal_id)
         out.append(Candidate(due, (person,), first, last))
 
     def group(kind: NudgeKind, period: str, first: date, last: date) -> None:
-        if not working[mentee] or not first <= mentee_local.date() <= last:
-            return
-        for person in (mentor, mentee):
-            member = facts.member(person)
+        # The caller has checked the mentee's working hours and the window.
+        for member in (mentor_state, mentee_state):
             if _is_snoozed(member, now) or kind in member.stopped_kinds:
                 return
         due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local)
         out.append(Candidate(due, (mentor, mentee), first, last))
 
-    for person, role in ((mentor, "mentor"), (mentee, "mentee")):
-        if not working[person]:
+    for person, role, local, working, member in ((mentor, "mentor", mentor_local, mentor_working, mentor_state),
+                                                 (mentee, "mentee", mentee_local, mentee_working, mentee_state)):
+        if not working:
             continue
-        today = local[person].date()
-        last_met = facts.last_checkin.met_on if facts.last_checkin else None
-        silent = days_silent(pair, last_met, today)
-        if silent >= pair.cadence_days:
-            member = facts.member(person)
+        today = local.date()
+        silent = max(0, (today - anchor_day).days)
+        if silent >= cadence:
             if member.unanswered_prompts >= 3:
                 if member.prompts_paused_at is None:
                     stamp = int(member.last_response_at.timestamp()) if member.last_response_at else 0
-                    personal(person, role, NudgeKind.PROMPTS_PAUSED, f"r{stamp}", today, today)
+                    personal(person, role, local, member, NudgeKind.PROMPTS_PAUSED, f"r{stamp}", today, today)
             else:
                 # Once per cadence period of silence: counted from the last meeting (or the start).
-                anchor_day = (last_met or pair.started_on).isoformat()
-                period = f"since{anchor_day}-{silent // pair.cadence_days}"
-                personal(person, role, NudgeKind.HOW_IS_IT_GOING, period, today, today)
-        checkin = facts.last_checkin
+                personal(person, role, local, member, NudgeKind.HOW_IS_IT_GOING,
+                         f"since{anchor_day.isoformat()}-{silent // cadence}", today, today)
         if checkin and checkin.next_meeting_on and checkin.next_meeting_on > checkin.met_on:
             meeting = checkin.next_meeting_on
-            personal(person, role, NudgeKind.MEETING_PREP, f"meet{meeting.isoformat()}",
-                     previous_working_day(meeting), meeting - timedelta(days=1))
+            last = meeting - _ONE_DAY
+            if today <= last:
+                first = previous_working_day(meeting)
+                if first <= today:
+                    personal(person, role, local, member, NudgeKind.MEETING_PREP, f"meet{meeting.isoformat()}",
+                             first, last)
 
-    mentee_today = mentee_local.date()
-    if facts.last_checkin:
-        first = next_working_day(facts.last_checkin.met_on)
-        personal(mentee, "mentee", NudgeKind.REFLECTION, f"met{facts.last_checkin.met_on.isoformat()}",
-                 first, first + timedelta(days=GRACE_DAYS))
-    for goal in facts.goals:
-        if goal.status != GoalStatus.OPEN or goal.due_on is None:
-            continue
-        personal(mentee, "mentee", NudgeKind.GOAL_DUE_SOON, f"g{goal.id}-{goal.due_on.isoformat()}",
-                 goal.due_on - timedelta(days=GOAL_SOON_DAYS), goal.due_on - timedelta(days=1), goal.id)
-        personal(mentee, "mentee", NudgeKind.GOAL_OVERDUE, f"g{goal.id}-{goal.due_on.isoformat()}",
-                 goal.due_on + timedelta(days=1), goal.due_on + timedelta(days=GOAL_OVERDUE_WINDOW), goal.id)
+    if mentee_working:
+        mentee_today = mentee_local.date()
+        if checkin:
+            first = next_working_day(checkin.met_on)
+            if first <= mentee_today <= first + _GRACE:
+                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.REFLECTION,
+                         f"met{checkin.met_on.isoformat()}", first, first + _GRACE)
+        for goal in facts.goals:
+            due_on = goal.due_on
+            if goal.status != GoalStatus.OPEN or due_on is None:
+                continue
+            if due_on - _GOAL_SOON <= mentee_today <= due_on - _ONE_DAY:
+                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.GOAL_DUE_SOON,
+                         f"g{goal.id}-{due_on.isoformat()}", due_on - _GOAL_SOON, due_on - _ONE_DAY, goal.id)
+            elif due_on + _ONE_DAY <= mentee_today <= due_on + _GOAL_OVERDUE:
+                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.GOAL_OVERDUE,
+                         f"g{goal.id}-{due_on.isoformat()}", due_on + _ONE_DAY, due_on + _GOAL_OVERDUE, goal.id)
 
-    age = (mentee_today - pair.started_on).days
-    early = pair.phase in (Phase.RAPPORT, Phase.DIRECTION, Phase.PROGRESSION)
-    if early and not facts.has_agreement and age >= AGREEMENT_AFTER_DAYS:
-        group(NudgeKind.AGREEMENT_PROMPT, "once", mentee_today, mentee_today)
-    if early and age >= DIRECTION_AFTER_DAYS and (pair.phase == Phase.RAPPORT or not facts.goals):
-        group(NudgeKind.DIRECTION_PROMPT, "once", mentee_today, mentee_today)
-    last_met = facts.last_checkin.met_on if facts.last_checkin else None
-    anchor = (last_met or pair.started_on).isoformat()
-    silent = days_silent(pair, last_met, mentee_today)
-    if silent >= DRIFT_FACTOR * pair.cadence_days:
-        group(NudgeKind.DRIFT, f"since{anchor}", mentee_today, mentee_today)
-    if pair.phase != Phase.ENDED:
-        start = pair.ends_on - timedelta(days=WINDING_UP_BEFORE_DAYS)
-        group(NudgeKind.WINDING_UP, f"end{pair.ends_on.isoformat()}", start, pair.ends_on)
+        age = (mentee_today - pair.started_on).days
+        early = pair.phase in _EARLY_PHASES
+        if early and not facts.has_agreement and age >= AGREEMENT_AFTER_DAYS:
+            group(NudgeKind.AGREEMENT_PROMPT, "once", mentee_today, mentee_today)
+        if early and age >= DIRECTION_AFTER_DAYS and (pair.phase == Phase.RAPPORT or not facts.goals):
+            group(NudgeKind.DIRECTION_PROMPT, "once", mentee_today, mentee_today)
+        if max(0, (mentee_today - anchor_day).days) >= DRIFT_FACTOR * cadence:
+            group(NudgeKind.DRIFT, f"since{anchor_day.isoformat()}", mentee_today, mentee_today)
+        if pair.phase != Phase.ENDED and pair.ends_on - _WINDING_UP <= mentee_today <= pair.ends_on:
+            group(NudgeKind.WINDING_UP, f"end{pair.ends_on.isoformat()}", pair.ends_on - _WINDING_UP, pair.ends_on)
 
-    for coordinator in state.coordinators:
-        local_c = now.astimezone(zone_of(state.zones.get(coordinator), state.program_tz))
-        if not is_within_working_hours(local_c):
-            continue
-        if days_silent(pair, last_met, local_c.date()) >= AT_RISK_FACTOR * pair.cadence_days:
-            period = f"since{anchor}"
+    for coordinator, local_c in clock.coordinators:
+        if max(0, (local_c.date() - anchor_day).days) >= AT_RISK_FACTOR * cadence:
+            period = f"since{anchor_day.isoformat()}"
             due = DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, period), pair_id, coordinator,
                            NudgeKind.AT_RISK, period, "coordinator", local_c)
             out.append(Candidate(due, (), local_c.date(), local_c.date()))
@@ -376,17 +459,35 @@ def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
 # ---- choosing ------------------------------------------------------------------------------------------
 
 
+def _local_day_bounds(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the first instant of `now`'s local day in `zone` and of the next one.
+
+    `at` is on that local day exactly when start <= at < end, also on DST days: a midnight that does not
+    exist (fold 0) falls on the transition, and a repeated one is taken at its first occurrence. Comparing
+    against these bounds spares one zone conversion per ledger row.
+    """
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time.min, tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(now.tzinfo), end.astimezone(now.tzinfo)
+
+
 def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> list[DueNudge]:
     """Keep what is in its window and working hours, not yet in the ledger, within the caps; best first."""
     week_ago = now - timedelta(days=7)
     day_counts: dict[str, int] = defaultdict(int)
     week_counts: dict[str, int] = defaultdict(int)
+    today_by_zone: dict[str | None, tuple[datetime, datetime]] = {}
     for delivery in state.deliveries:
-        if delivery.at > week_ago:
-            week_counts[delivery.person_id] += 1
-        zone = zone_of(state.zones.get(delivery.person_id), state.program_tz)
-        if delivery.at.astimezone(zone).date() == now.astimezone(zone).date():
-            day_counts[delivery.person_id] += 1
+        person, at = delivery.person_id, delivery.at
+        if at > week_ago:
+            week_counts[person] += 1
+        tz = state.zones.get(person)
+        today = today_by_zone.get(tz)
+        if today is None:
+            today = today_by_zone[tz] = _local_day_bounds(now, zone_of(tz, state.program_tz))
+        if today[0] <= at < today[1]:
+            day_counts[person] += 1
 
     chosen: list[DueNudge] = []
     ordered = sorted(candidates, key=lambda c: (_RANK[c.nudge.kind], c.nudge.pair_id or 0, c.nudge.key))

@@ -35,7 +35,7 @@ from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
 from bot.store import nudges as ledger
-from bot.store.nudges import PersonZone, load_export_inputs, load_program_state, load_summary_inputs
+from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -81,13 +81,14 @@ class NudgeService:
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
-    def load_state(self, session: Session, now: datetime) -> tuple[ProgramState, list[PersonZone]]:
-        """Return the program snapshot, with the ledger keys of every candidate (ten statements in all)."""
-        state, people = self._load_snapshot(session, now)
+    def load_state(self, session: Session, now: datetime) -> tuple[ProgramState, list[str]]:
+        """Return the program snapshot, with the ledger keys of every candidate (eight statements in all), and
+        the people in it whose Slack profile is due for a refresh."""
+        state, stale = self._load_snapshot(session, now)
         state, _candidates = self._with_ledger_keys(session, state, now)
-        return state, people
+        return state, stale
 
-    def _load_snapshot(self, session: Session, now: datetime) -> tuple[ProgramState, list[PersonZone]]:
+    def _load_snapshot(self, session: Session, now: datetime) -> tuple[ProgramState, list[str]]:
         settings = self.ctx.settings
         return load_program_state(
             session=session,
@@ -96,6 +97,7 @@ class NudgeService:
             summary_channel=settings.summary_channel,
             coordinators=tuple(settings.coordinators),
             max_dms_per_week=settings.max_dms_per_week,
+            info_stale_before=now - INFO_MAX_AGE,
         )
 
     @staticmethod
@@ -148,10 +150,10 @@ class NudgeService:
                 ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
                 session.commit()
         with self.ctx.session() as session:
-            state, people = self._load_snapshot(session, now)
+            state, stale = self._load_snapshot(session, now)
             state, candidates = self._with_ledger_keys(session, state, now)
             if not dry_run:
-                state, candidates = self._refresh_stale_zones(session, state, people, now, candidates)
+                state, candidates = self._refresh_stale_zones(session, state, stale, now, candidates)
             decided = plan(state, now, candidates)
             if not dry_run:
                 for change in decided.changes:
@@ -195,14 +197,12 @@ class NudgeService:
         return result
 
     def _refresh_stale_zones(
-        self, session: Session, state: ProgramState, people: list[PersonZone], now: datetime,
+        self, session: Session, state: ProgramState, stale: list[str], now: datetime,
         candidates: list[Candidate],
     ) -> tuple[ProgramState, list[Candidate]]:
         """Ask Slack again about people whose cached zone is older than a week (only those: sweeps stay fast)."""
-        stale = [p.slack_user_id for p in people
-                 if p.info_fetched_at is None or now - p.info_fetched_at > INFO_MAX_AGE]
         # Coordinators we have never met are looked up too, so at-risk alerts follow their own zone.
-        stale += [c for c in self.ctx.settings.coordinators if c not in state.zones]
+        stale = stale + [c for c in self.ctx.settings.coordinators if c not in state.zones]
         if not stale:
             return state, candidates
         zones = dict(state.zones)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from sys import intern
 from typing import Any
 
 from sqlalchemy import String, any_, bindparam, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from bot.domain.export import ExportInputs
@@ -29,7 +32,7 @@ from bot.domain.models import (
     Person,
     WorkspaceFlag,
 )
-from bot.domain.policy import GROUP, Delivery, GoalFacts, LastCheckin, MemberFacts, PairFacts, ProgramState
+from bot.domain.policy import GROUP, Delivery, GoalFacts, LastCheckin, MemberFacts, PairFacts, PairRow, ProgramState
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
 from bot.store.flags import QUIET
 
@@ -63,10 +66,8 @@ class _Statements:
     """The snapshot's statements, built once: a sweep runs every few minutes, and building is not free."""
 
     pairs: Any
-    people: Any
-    agreements: Any
+    coordinators: Any
     goals: Any
-    checkins: Any
     members: Any
     help: Any
     keys: Any
@@ -78,22 +79,46 @@ class _Statements:
 def _statements() -> _Statements:
     live_ids = select(Pair.id).where(Pair.status != PairStatus.ENDED)
     since = bindparam("since")
+    stale_before = bindparam("stale_before")
+    given_keys = func.json_each(bindparam("keys")).table_valued("value")
+    mentor = aliased(Person, name="mentor")
+    mentee = aliased(Person, name="mentee")
+    latest = aliased(CheckIn, name="latest")
+    # The pair's latest check-in (by meeting date, then id), found through ix_checkin_pair_met for each pair.
+    latest_id = (
+        select(CheckIn.id)
+        .where(CheckIn.pair_id == Pair.id)
+        .order_by(CheckIn.met_on.desc(), CheckIn.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(1)
+        .correlate(Pair)
+        .scalar_subquery()
+    )
+
+    def stale(person: Any) -> Any:
+        # Decided in SQL: parsing 200,000 timestamps only to compare them would cost more than the query.
+        return or_(person.info_fetched_at.is_(None), person.info_fetched_at < stale_before)
+
     return _Statements(
-        pairs=select(Pair).where(Pair.status != PairStatus.ENDED).order_by(Pair.id),
-        people=select(Person.slack_user_id, Person.tz, Person.info_fetched_at).where(
-            or_(
-                Person.slack_user_id.in_(select(Pair.mentor_id).where(Pair.status != PairStatus.ENDED)),  # type: ignore[attr-defined]
-                Person.slack_user_id.in_(select(Pair.mentee_id).where(Pair.status != PairStatus.ENDED)),  # type: ignore[attr-defined]
-                Person.slack_user_id.in_(bindparam("coordinators", expanding=True)),  # type: ignore[attr-defined]
-            )
+        # One row per live pair with everything the policy reads about it but goals and member states:
+        # one statement and one pass, where a query per table cost several times as much at 100,000 pairs.
+        pairs=select(
+            Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.cadence_days,  # type: ignore[call-overload]
+            Pair.started_on, Pair.ends_on, Pair.channel_id, Pair.paused_until,
+            mentor.tz, stale(mentor), mentee.tz, stale(mentee), Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
+            latest.met_on, latest.next_meeting_on, latest.created_at,
+        )
+        .join(mentor, mentor.slack_user_id == Pair.mentor_id, isouter=True)
+        .join(mentee, mentee.slack_user_id == Pair.mentee_id, isouter=True)
+        .join(Agreement, Agreement.pair_id == Pair.id, isouter=True)  # type: ignore[arg-type]
+        .join(latest, latest.id == latest_id, isouter=True)
+        .where(Pair.status != PairStatus.ENDED)
+        .order_by(Pair.id),
+        coordinators=select(Person.slack_user_id, Person.tz, stale(Person)).where(
+            Person.slack_user_id.in_(bindparam("coordinators", expanding=True))  # type: ignore[attr-defined]
         ),
-        agreements=select(Agreement.pair_id).where(Agreement.pair_id.in_(live_ids)),  # type: ignore[attr-defined]
         goals=select(Goal.id, Goal.pair_id, Goal.text, Goal.due_on, Goal.status)
         .where(Goal.pair_id.in_(live_ids))  # type: ignore[attr-defined]
         .order_by(Goal.id),
-        checkins=select(CheckIn.pair_id, CheckIn.met_on, CheckIn.next_meeting_on, CheckIn.created_at).where(
-            CheckIn.id.in_(_latest_checkins_query(live_ids))  # type: ignore[union-attr]
-        ),
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
@@ -101,20 +126,18 @@ def _statements() -> _Statements:
         help=select(HelpRequest.pair_id, func.max(HelpRequest.created_at))
         .where(HelpRequest.pair_id.in_(live_ids))  # type: ignore[attr-defined]
         .group_by(HelpRequest.pair_id),
-        keys=select(Nudge.key).where(Nudge.key.in_(bindparam("keys", expanding=True))),  # type: ignore[attr-defined]
+        # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
+        # probed in the key's unique index.
+        keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
         # Who was reached lately, across every pair (ended ones too): the daily and weekly caps read this.
-        recent=select(Nudge.recipient, Nudge.claimed_at, Nudge.sent_at, Pair.mentor_id, Pair.mentee_id)
+        recent=select(Nudge.recipient, func.coalesce(Nudge.sent_at, Nudge.claimed_at), Pair.mentor_id, Pair.mentee_id)
         .join(Pair, Pair.id == Nudge.pair_id, isouter=True)  # type: ignore[arg-type]
         .where(Nudge.claimed_at >= since, Nudge.status.in_(_COUNTED)),  # type: ignore[attr-defined]
         quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET),
     )
 
 
-@dataclass(frozen=True)
-class PersonZone:
-    slack_user_id: str
-    tz: str | None
-    info_fetched_at: datetime | None
+BATCH = 10_000
 
 
 def load_program_state(
@@ -125,24 +148,35 @@ def load_program_state(
     summary_channel: str | None,
     coordinators: tuple[str, ...],
     max_dms_per_week: int,
-) -> tuple[ProgramState, list[PersonZone]]:
-    """Return the policy's snapshot (without ledger keys: see `claimed_keys`) and the people it names.
+    info_stale_before: datetime,
+) -> tuple[ProgramState, list[str]]:
+    """Return the policy's snapshot (without ledger keys: see `claimed_keys`) and the people it names whose
+    Slack profile was fetched before `info_stale_before` (or never).
 
-    Nine statements, however many pairs there are.
+    Seven statements, however many pairs there are. Rows come as plain tuples fetched in bulk: at 100,000
+    pairs ORM objects and row-by-row fetching cost several times the SQL itself.
     """
     q = _statements()
-    # Column queries go straight to the connection: same transaction, none of the ORM's per-row cost.
-    run = session.connection().execute
-    pairs = list(session.exec(q.pairs))
-    people = [PersonZone(uid, tz, _aware(fetched))
-              for uid, tz, fetched in run(q.people, {"coordinators": list(coordinators)})]
-    agreed = set(run(q.agreements).scalars())
+    connection = session.connection()
+    run = connection.execute
+
+    def stream(statement: Any, parameters: dict[str, Any] | None = None) -> Any:
+        # Fetched in batches: the whole result of a big query held at once, as rows, costs more memory than
+        # everything built from it.
+        return run(statement.execution_options(yield_per=BATCH), parameters or {})
+
+    zones: dict[str, str | None] = {}
+    stale: set[str] = set()
+    for uid, tz, is_stale in run(q.coordinators, {"coordinators": list(coordinators),
+                                                   "stale_before": info_stale_before}).all():
+        zones[uid] = tz
+        if is_stale:
+            stale.add(uid)
     goals: dict[int, list[GoalFacts]] = defaultdict(list)
-    for goal_id, pair_id, text, due_on, status in run(q.goals):
-        goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
-    last = {pair_id: (met_on, next_on, created_at) for pair_id, met_on, next_on, created_at in run(q.checkins)}
+    for goal_id, pair_id, text, due_on, status in stream(q.goals):
+        goals[pair_id].append(GoalFacts(goal_id, text, due_on, intern(status)))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
-    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members):
+    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
         members[pair_id][person_id] = MemberFacts(
             snoozed_until=_aware(snoozed),
             unanswered_prompts=unanswered,
@@ -153,31 +187,41 @@ def load_program_state(
     helped = dict(run(q.help).all())
     since = now - timedelta(days=8)
     deliveries: list[Delivery] = []
-    for recipient, claimed_at, sent_at, mentor_id, mentee_id in run(q.recent, {"since": since}):
-        at = _aware(sent_at or claimed_at)
-        reached = (mentor_id, mentee_id) if recipient == GROUP else (recipient,)
-        deliveries.extend(Delivery(person, at) for person in reached if person)
+    for recipient, at, mentor_id, mentee_id in stream(q.recent, {"since": since}):
+        at = _aware(at)
+        if recipient != GROUP:
+            deliveries.append(Delivery(recipient, at))
+        else:
+            deliveries.extend(Delivery(person, at) for person in (mentor_id, mentee_id) if person)
     quiet = run(q.quiet).scalar_one_or_none() == "on"
 
     facts = []
-    for pair in pairs:
-        pair_id = pair.id or 0
-        checkin = last.get(pair_id)
-        help_at = _aware(helped.get(pair_id))
-        open_help = help_at is not None and (checkin is None or help_at > _aware(checkin[2]))
+    for (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
+         mentor_tz, mentor_stale, mentee_tz, mentee_stale, agreed, met_on, next_on, logged_at) in stream(
+            q.pairs, {"stale_before": info_stale_before}):
+        # A driver returns a new string per row; the few distinct zones, phases and statuses are shared instead.
+        zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
+        zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
+        if mentor_stale:
+            stale.add(mentor_id)
+        if mentee_stale:
+            stale.add(mentee_id)
+        help_at = helped.get(pair_id)
+        open_help = help_at is not None and (met_on is None or _aware(help_at) > _aware(logged_at))
         facts.append(
             PairFacts(
-                pair=pair,
-                has_agreement=pair_id in agreed,
-                goals=tuple(goals.get(pair_id, [])),
-                last_checkin=LastCheckin(checkin[0], checkin[1]) if checkin else None,
+                pair=PairRow(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence, started_on,
+                             ends_on, channel_id, paused_until),
+                has_agreement=bool(agreed),
+                goals=tuple(goals.get(pair_id, ())),
+                last_checkin=LastCheckin(met_on, next_on) if met_on is not None else None,
                 members=members.get(pair_id, {}),
                 help_requested=open_help,
             )
         )
     state = ProgramState(
         pairs=tuple(facts),
-        zones={p.slack_user_id: p.tz for p in people},
+        zones=zones,
         deliveries=tuple(deliveries),
         quiet=quiet,
         program_tz=program_tz,
@@ -185,30 +229,23 @@ def load_program_state(
         coordinators=coordinators,
         max_dms_per_week=max_dms_per_week,
     )
-    return state, people
-
-
-# SQLite allows 32,766 bound values in one statement; beyond that the lookup goes in slices.
-SQLITE_MAX_KEYS = 30_000
+    return state, sorted(stale)
 
 
 def claimed_keys(keys: frozenset[str], *, session: Session) -> frozenset[str]:
-    """Return which of `keys` the ledger already holds.
+    """Return which of `keys` the ledger already holds, in one statement whatever their number.
 
-    PostgreSQL gets the keys as one array parameter (an IN list would hit its 65,535-parameter limit
-    at about 40,000 pairs): one statement whatever the size. SQLite takes them in slices.
+    The keys go as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite. An IN
+    list would hit PostgreSQL's 65,535-parameter limit at about 40,000 pairs (SQLite's is 32,766), and
+    compiling 100,000 placeholders costs more than the lookup.
     """
     if not keys:
         return frozenset()
     connection = session.connection()
-    ordered = sorted(keys)
     if connection.dialect.name == "postgresql":
         statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
-        return frozenset(connection.execute(statement, {"keys": ordered}).scalars())
-    found: set[str] = set()
-    for start in range(0, len(ordered), SQLITE_MAX_KEYS):
-        found.update(connection.execute(_statements().keys, {"keys": ordered[start:start + SQLITE_MAX_KEYS]}).scalars())
-    return frozenset(found)
+        return frozenset(connection.execute(statement, {"keys": list(keys)}).scalars().all())
+    return frozenset(connection.execute(_statements().keys, {"keys": json.dumps(list(keys))}).scalars().all())
 
 
 def _aware(value: datetime | None) -> datetime | None:
