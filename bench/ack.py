@@ -2,7 +2,9 @@
 
 Usage: python bench/ack.py [--levels 10,50,200] [--requests 600] [--pairs 200]
 Prints p50/p95/p99 (ms) and throughput per concurrency level, for mentorbot and for a bare
-Bolt app with one empty handler served by the same WSGI server in the same run.
+Bolt app with one empty handler served by the same WSGI server in the same run. Each mentorbot level
+waits for all its replies (response_url posts) before the next run starts, so work left over from
+one run never runs during another's; "replies s" is from the level's first request to its last reply.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def serve_bare(port: int, api_url: str) -> None:
               token_verification_enabled=False, ignoring_self_events_enabled=False)
     app.command("/mentoring")(lambda ack: ack())
     app.action(SNOOZE_ACTION)(lambda ack: ack())
+    # 16 threads, not mentorbot's 4: a bare Bolt app acks from Bolt's listener pool while the request
+    # thread polls every 10 ms, so 4 threads would cap it near 350 requests/s and flatter mentorbot.
     serve(build_wsgi_app(app, make_engine("sqlite://")), host="127.0.0.1", port=port, threads=16,
           ident="bare")
 
@@ -103,6 +107,16 @@ def fire(port: int, requests: list[tuple[str, dict[str, str]]], concurrency: int
     return latencies, time.perf_counter() - started, errors
 
 
+def wait_for_replies(fake: FakeSlack, expected: int, timeout: float = 120) -> float | None:
+    """Wait until the fake Slack holds `expected` response_url posts; return when the last one came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(fake.responses) >= expected:
+            return fake.responses[expected - 1].at
+        time.sleep(0.05)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="10,50,200")
@@ -139,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                                 response_url=f"{fake.response_url}setup")
             setup.append((body, {k: v[0] for k, v in signed_headers(body).items()}))
         fire(port, setup, 8)
+        wait_for_replies(fake, len(setup))  # their replies, too, before anything is measured
         deadline = time.monotonic() + 60
         pair_ids: list[int] = []
         while time.monotonic() < deadline:
@@ -152,15 +167,21 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"pairs registered: {len(pair_ids)}; requests per level and app: {args.requests}")
         print(f"{'app':<10} {'conc':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} "
-              f"{'errors':>6} {'>3s':>4}")
+              f"{'errors':>6} {'>3s':>4} {'replies s':>9}")
         for level in levels:
             for name, target in (("mentorbot", port), ("bare-bolt", bare_port)):
                 requests = make_requests(fake, pair_ids, members, args.requests)
+                replied_before = len(fake.responses)
+                started = time.monotonic()
                 latencies, seconds, errors = fire(target, requests, level)
+                done = "-"
+                if name == "mentorbot":  # one reply per request; the bare app sends none
+                    last = wait_for_replies(fake, replied_before + len(requests))
+                    done = "timeout" if last is None else f"{last - started:.2f}"
                 over = sum(1 for v in latencies if v > 3000)
                 print(f"{name:<10} {level:>5} {percentile(latencies, 50):>8.1f} {percentile(latencies, 95):>8.1f} "
                       f"{percentile(latencies, 99):>8.1f} {max(latencies):>8.1f} {len(latencies) / seconds:>8.1f} "
-                      f"{errors:>6} {over:>4}")
+                      f"{errors:>6} {over:>4} {done:>9}")
         print(f"mentorbot resident memory after the run: {rss_mb(bot.pid):.0f} MB")
     finally:
         for process in (bot, bare):

@@ -15,6 +15,7 @@ from bot.crypto import NoteCipher, key_file_for, load_or_create_key_file
 from bot.db import make_engine
 from bot.gateway import SlackGateway, make_web_client
 from bot.services import ServiceContext, Services
+from handlers.after_ack import AfterAck
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class Runtime:
     client: WebClient
     services: Services
     app: App
+    after_ack: AfterAck
 
 
 def build_cipher(settings: Settings) -> NoteCipher:
@@ -52,7 +54,12 @@ def build_app(
     engine: Engine | None = None,
     process_before_response: bool = False,
 ) -> Runtime:
-    """Wire everything for one bot process; nothing here talks to Slack yet."""
+    """Wire everything for one bot process; nothing here talks to Slack yet.
+
+    Args:
+        process_before_response: finish each listener's work before answering Slack (tests); otherwise
+            the work after `ack()` runs on the reply pool once the answer is on its way.
+    """
     services = build_services(settings, engine=engine)
     client = services.ctx.gateway.client
     app = App(
@@ -61,8 +68,13 @@ def build_app(
         # We check the token in `mentorbot check` and at run start, not on every construction.
         token_verification_enabled=False,
         request_verification_enabled=not settings.socket_mode,
-        process_before_response=process_before_response,
+        # Listeners run in the request thread and return right after ack(): the answer leaves at once,
+        # with no hop through Bolt's listener pool (where it queued behind earlier listeners' work).
+        # The work after ack() goes to `after_ack`.
+        process_before_response=True,
         ignoring_self_events_enabled=True,
     )
-    handlers.register(app, services=services)
-    return Runtime(settings=settings, engine=services.ctx.engine, client=client, services=services, app=app)
+    after_ack = AfterAck(inline=process_before_response)
+    handlers.register(app, services=services, after_ack=after_ack)
+    return Runtime(settings=settings, engine=services.ctx.engine, client=client, services=services, app=app,
+                   after_ack=after_ack)

@@ -79,6 +79,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
         # Finish the nudge in flight (its ledger row must say sent), skip the rest of the sweep, then exit.
         runtime.services.nudges.stopping.set()
         clock.shutdown(wait=True)
+        # Replies already accepted (the user saw Slack acknowledge) are still sent.
+        runtime.after_ack.shutdown()
         logger.info("stopped")
     return 0
 

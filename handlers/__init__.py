@@ -7,43 +7,57 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_bolt.middleware import Middleware
 
 from bot.services import Services
 from handlers import actions, agreement, commands, events, views
+from handlers.after_ack import AfterAck, tell_about_unexpected_error
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, *, services: Services) -> None:
-    """Install the listeners on `app`, with `services` injectable into each of them."""
+class ListenerTools(Middleware):
+    """Put `services` and the request's `after_ack` into Bolt's context, where listeners ask for them by name.
 
-    @app.middleware
-    def inject_services(
-        request: BoltRequest, context: dict[str, Any], next: Callable[[], BoltResponse]  # noqa: A002
-    ) -> BoltResponse:
-        context["services"] = services
+    A Middleware subclass rather than a function: Bolt builds no keyword arguments for it on every request.
+    """
+
+    def __init__(self, services: Services, after_ack: AfterAck) -> None:
+        self.services = services
+        self.after_ack = after_ack
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]  # noqa: A002
+                ) -> BoltResponse | None:
+        context = req.context
+        context["services"] = self.services
+        context["after_ack"] = self.after_ack.for_request(req.body, context.respond)
         started = time.perf_counter()
         response = next()
-        logger.info(
-            "slack request handled kind=%s user=%s status=%s ms=%.1f",
-            _describe(request.body),
-            context.get("user_id"),
-            getattr(response, "status", "acked"),
-            (time.perf_counter() - started) * 1000,
-        )
+        if logger.isEnabledFor(logging.INFO):  # describing the request costs more than the skipped line
+            logger.info(
+                "slack request acknowledged kind=%s user=%s status=%s ms=%.1f",
+                _describe(req.body),
+                context.get("user_id"),
+                getattr(response, "status", "acked"),
+                (time.perf_counter() - started) * 1000,
+            )
         return response
 
-    @app.error
-    def handle_unexpected_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
-        logger.exception("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
-        if body.get("response_url"):
-            respond(text="Sorry, something went wrong on our side. Please try again in a minute.",
-                    response_type="ephemeral", replace_original=False)
 
+def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
+    """Install the listeners on `app`, with `services` and a per-request `after_ack` injectable into each."""
+    app.middleware(ListenerTools(services, after_ack))
+
+    @app.error
+    def handle_unexpected_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+        tell_about_unexpected_error(error, body, respond)
+
+    # Bolt tries listeners in this order and builds every keyword argument for each one it tries, so the
+    # requests that come most (the command, then the prompt buttons) are matched first.
     commands.register(app)
-    agreement.register(app)
     actions.register(app)
+    agreement.register(app)
     views.register(app)
     events.register(app)
 

@@ -46,8 +46,12 @@ def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services,
 
 
 def handle_checkin_open_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                               services: Services) -> None:
+                               services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_open_checkin, body, action, respond, services)
+
+
+def _open_checkin(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     channel, ts = _source(body)
     try:
         services.checkins.open_checkin_modal(actor=body["user"]["id"], pair_id=parse_pair_value(action.get("value")),
@@ -69,32 +73,36 @@ def _answer_prompt(body: dict[str, Any], action: dict[str, Any], respond: Respon
 
 
 def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                         services: Services) -> None:
+                         services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    _answer_prompt(body, action, respond, services, services.checkins.snooze)
+    after_ack(_answer_prompt, body, action, respond, services, services.checkins.snooze)
 
 
 def handle_help_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                       services: Services) -> None:
+                       services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    _answer_prompt(body, action, respond, services, services.checkins.request_help)
+    after_ack(_answer_prompt, body, action, respond, services, services.checkins.request_help)
 
 
 def handle_stop_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                            services: Services) -> None:
+                            services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    _answer_prompt(body, action, respond, services, services.checkins.stop_kind)
+    after_ack(_answer_prompt, body, action, respond, services, services.checkins.stop_kind)
 
 
 def handle_resume_prompts_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                                 services: Services) -> None:
+                                 services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    _answer_prompt(body, action, respond, services, services.checkins.resume_prompts)
+    after_ack(_answer_prompt, body, action, respond, services, services.checkins.resume_prompts)
 
 
 def handle_resume_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                              services: Services) -> None:
+                              services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_resume_kind, body, action, respond, services)
+
+
+def _resume_kind(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
         services.checkins.resume_kind(actor=body["user"]["id"], value=action.get("value", ""))
     except UserError as problem:

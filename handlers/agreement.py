@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -20,8 +21,12 @@ from handlers.replies import tell_presser
 
 
 def handle_set_agreement_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                                services: Services) -> None:
+                                services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_open_agreement, body, action, respond, services)
+
+
+def _open_agreement(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
         services.lifecycle.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                 trigger_id=body["trigger_id"])
@@ -39,8 +44,12 @@ def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, 
 
 
 def handle_closing_reflection_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                                     services: Services) -> None:
+                                     services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_open_reflection, body, action, respond, services)
+
+
+def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
         services.lifecycle.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                  trigger_id=body["trigger_id"])
@@ -59,8 +68,12 @@ def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: d
 
 
 def handle_closure_reason_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                                 services: Services) -> None:
+                                 services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_record_closure_reason, body, action, respond, services)
+
+
+def _record_closure_reason(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
         reply = services.lifecycle.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "",
                                                          now=services.ctx.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,30 +12,29 @@ from bot.blocks.ids import PAIRS_PAGE_ACTION
 from bot.services import Services, UserError
 
 
-def handle_mentoring_command(ack: Ack, command: dict[str, Any], respond: Respond, services: Services) -> None:
+def handle_mentoring_command(ack: Ack, command: dict[str, Any], respond: Respond, services: Services,
+                             after_ack: Callable[..., None]) -> None:
     ack()
-    try:
-        reply = services.commands.run(
-            actor=command["user_id"],
-            text=command.get("text", ""),
-            trigger_id=command.get("trigger_id"),
-            channel_id=command.get("channel_id"),
-        )
-    except UserError as problem:
-        reply = build_error_reply(problem.text, problem.usage)
-    if reply is not None:
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+    after_ack(_run_and_reply, services, respond, actor=command["user_id"], text=command.get("text", ""),
+              trigger_id=command.get("trigger_id"), channel_id=command.get("channel_id"))
 
 
 def handle_pairs_page_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                             services: Services) -> None:
+                             services: Services, after_ack: Callable[..., None]) -> None:
     ack()
+    after_ack(_run_and_reply, services, respond, actor=body["user"]["id"], text=f"pairs {action.get('value') or ''}",
+              replace_original=False)
+
+
+def _run_and_reply(services: Services, respond: Respond, *, actor: str, text: str, trigger_id: str | None = None,
+                   channel_id: str | None = None, replace_original: bool | None = None) -> None:
+    """Run one `/mentoring` command and answer its sender alone (nothing when it opened a modal)."""
     try:
-        reply = services.commands.run(actor=body["user"]["id"], text=f"pairs {action.get('value') or ''}")
+        reply = services.commands.run(actor=actor, text=text, trigger_id=trigger_id, channel_id=channel_id)
     except UserError as problem:
         reply = build_error_reply(problem.text, problem.usage)
     if reply is not None:
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=replace_original)
 
 
 def register(app: App) -> None:

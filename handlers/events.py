@@ -5,26 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from bot.services import Services
 
 
-def skip_redelivered_events(body: dict[str, Any], context: dict[str, Any],
-                            next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+class SkipRedeliveredEvents(Middleware):
     """Handle each `event_id` once: Slack retries, and several instances may each receive one."""
-    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if event_id and not context["services"].home.is_first_delivery(str(event_id)):
-        return BoltResponse(status=200, body="")
-    return next()
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]  # noqa: A002
+                ) -> BoltResponse | None:
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not req.context["services"].home.is_first_delivery(str(event_id)):
+            return BoltResponse(status=200, body="")
+        return next()
 
 
-def handle_app_home_opened(event: dict[str, Any], services: Services) -> None:
+def handle_app_home_opened(event: dict[str, Any], services: Services, after_ack: Callable[..., None]) -> None:
     if event.get("tab", "home") != "home":
         return
-    services.checkins.publish_home(user_id=event["user"])
+    # Bolt acknowledges an event when its listener returns; publishing waits for that.
+    after_ack(services.checkins.publish_home, user_id=event["user"])
 
 
 def register(app: App) -> None:
-    app.middleware(skip_redelivered_events)
+    app.middleware(SkipRedeliveredEvents())
     app.event("app_home_opened")(handle_app_home_opened)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -11,7 +12,8 @@ from bot.blocks.ids import CHECKIN_VIEW
 from bot.services import Services, UserError
 
 
-def handle_checkin_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
+def handle_checkin_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services,
+                              after_ack: Callable[..., None]) -> None:
     try:
         result = services.checkins.save_checkin(actor=body["user"]["id"],
                                                 private_metadata=view.get("private_metadata", ""),
@@ -24,7 +26,7 @@ def handle_checkin_submission(ack: Ack, body: dict[str, Any], view: dict[str, An
         return
     # Acknowledge before talking to Slack so the modal closes within Slack's 3 seconds.
     ack()
-    services.checkins.announce_checkin(result.saved)
+    after_ack(services.checkins.announce_checkin, result.saved)
 
 
 def register(app: App) -> None:

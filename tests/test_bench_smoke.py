@@ -27,9 +27,10 @@ def test_sweep_bench_reports_a_row_per_size():
 def test_ack_bench_reports_mentorbot_beside_a_bare_bolt_app():
     lines = run_bench("ack.py", "--levels", "2", "--requests", "10", "--pairs", "3")
     table = [line.split() for line in lines]
-    rows = [row for row in table if len(row) == 9 and row[0] in ("mentorbot", "bare-bolt")]
+    rows = [row for row in table if len(row) == 10 and row[0] in ("mentorbot", "bare-bolt")]
     assert [row[0] for row in rows] == ["mentorbot", "bare-bolt"]
     assert all(row[7] == "0" for row in rows), "every request should have been answered with 200"
+    assert float(rows[0][9]) > 0, "every mentorbot request should have been replied to"
 
 
 def test_delivery_bench_reports_the_real_sweep_beside_the_paced_prototype():

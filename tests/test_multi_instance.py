@@ -119,7 +119,8 @@ def test_several_instances_sweeping_at_once_send_each_nudge_once(
         expected_total |= expected
         # A sweep a minute later, on any instance, finds nothing left.
         again = run_together(fake_slack, multi_url, tmp_path, now + timedelta(minutes=1))
-        assert all("Sent 0," in r.stdout or "Another instance" in r.stdout for r in again), [(r.stdout, r.stderr[-600:]) for r in again]
+        assert all("Sent 0," in r.stdout or "Another instance" in r.stdout for r in again), [
+            (r.returncode, r.stdout, r.stderr[-600:]) for r in again]
     assert len(expected_total) > PAIRS, "several days' nudges were exercised"
     assert set(delivered_keys(fake_slack)) == expected_total
     crowded = {k: n for k, n in nudges_per_person_per_day(multi_engine).items() if n > 1}
