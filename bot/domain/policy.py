@@ -272,18 +272,21 @@ class _LocalClock:
         self._now = now
         self._zones = state.zones
         self._default = state.program_tz
-        self._by_zone: dict[str | None, tuple[datetime, bool]] = {}
-        # (coordinator, local time) for the coordinators in working hours now.
-        self.coordinators = [(c, at) for c, (at, working) in ((c, self.of(c)) for c in state.coordinators)
+        self._by_zone: dict[str | None, tuple[datetime, bool, date]] = {}
+        # (coordinator, local time, local date) for the coordinators in working hours now.
+        self.coordinators = [(c, at, day) for c, (at, working, day) in ((c, self.of(c)) for c in state.coordinators)
                              if working]
 
-    def of(self, person: str) -> tuple[datetime, bool]:
-        """Return `person`'s local time and whether it is within their working hours."""
+    def of(self, person: str) -> tuple[datetime, bool, date]:
+        """Return `person`'s local time, whether it is within their working hours, and their local date.
+
+        The same objects for everyone in a zone: candidates hold them by the hundred thousand.
+        """
         tz = self._zones.get(person)
         known = self._by_zone.get(tz)
         if known is None:
             local = self._now.astimezone(zone_of(tz, self._default))
-            known = self._by_zone[tz] = (local, is_within_working_hours(local))
+            known = self._by_zone[tz] = (local, is_within_working_hours(local), local.date())
         return known
 
 
@@ -345,8 +348,8 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
     100,000 pairs calls this for every one of them, and most windows are closed."""
     pair = facts.pair
     mentor, mentee = pair.mentor_id, pair.mentee_id
-    mentor_local, mentor_working = clock.of(mentor)
-    mentee_local, mentee_working = clock.of(mentee)
+    mentor_local, mentor_working, mentor_today = clock.of(mentor)
+    mentee_local, mentee_working, mentee_today = clock.of(mentee)
     # Out of working hours nothing can go out, so nothing is built (sweeps run often; this keeps them cheap).
     if not (mentor_working or mentee_working or clock.coordinators):
         return []
@@ -377,11 +380,11 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
         due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local)
         out.append(Candidate(due, (mentor, mentee), first, last))
 
-    for person, role, local, working, member in ((mentor, "mentor", mentor_local, mentor_working, mentor_state),
-                                                 (mentee, "mentee", mentee_local, mentee_working, mentee_state)):
+    for person, role, local, working, today, member in (
+            (mentor, "mentor", mentor_local, mentor_working, mentor_today, mentor_state),
+            (mentee, "mentee", mentee_local, mentee_working, mentee_today, mentee_state)):
         if not working:
             continue
-        today = local.date()
         silent = max(0, (today - anchor_day).days)
         if silent >= cadence:
             if member.unanswered_prompts >= 3:
@@ -402,7 +405,6 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
                              first, last)
 
     if mentee_working:
-        mentee_today = mentee_local.date()
         if checkin:
             first = next_working_day(checkin.met_on)
             if first <= mentee_today <= first + _GRACE:
@@ -430,12 +432,12 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
         if pair.phase != Phase.ENDED and pair.ends_on - _WINDING_UP <= mentee_today <= pair.ends_on:
             group(NudgeKind.WINDING_UP, f"end{pair.ends_on.isoformat()}", pair.ends_on - _WINDING_UP, pair.ends_on)
 
-    for coordinator, local_c in clock.coordinators:
-        if max(0, (local_c.date() - anchor_day).days) >= AT_RISK_FACTOR * cadence:
+    for coordinator, local_c, today_c in clock.coordinators:
+        if max(0, (today_c - anchor_day).days) >= AT_RISK_FACTOR * cadence:
             period = f"since{anchor_day.isoformat()}"
             due = DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, period), pair_id, coordinator,
                            NudgeKind.AT_RISK, period, "coordinator", local_c)
-            out.append(Candidate(due, (), local_c.date(), local_c.date()))
+            out.append(Candidate(due, (), today_c, today_c))
     return out
 
 

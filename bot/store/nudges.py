@@ -138,6 +138,8 @@ def _statements() -> _Statements:
 
 
 BATCH = 10_000
+# The members of the many pairs without any member state share one empty mapping (nobody changes it).
+NO_MEMBERS: dict[str, MemberFacts] = {}
 
 
 def load_program_state(
@@ -172,9 +174,12 @@ def load_program_state(
         zones[uid] = tz
         if is_stale:
             stale.add(uid)
+    # The driver builds a new date object per row; a program's dates repeat (a few hundred distinct days),
+    # so each is kept once.
+    same = {}.setdefault
     goals: dict[int, list[GoalFacts]] = defaultdict(list)
     for goal_id, pair_id, text, due_on, status in stream(q.goals):
-        goals[pair_id].append(GoalFacts(goal_id, text, due_on, intern(status)))
+        goals[pair_id].append(GoalFacts(goal_id, text, same(due_on, due_on), intern(status)))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
     for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
         members[pair_id][person_id] = MemberFacts(
@@ -210,12 +215,13 @@ def load_program_state(
         open_help = help_at is not None and (met_on is None or _aware(help_at) > _aware(logged_at))
         facts.append(
             PairFacts(
-                pair=PairRow(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence, started_on,
-                             ends_on, channel_id, paused_until),
+                pair=PairRow(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence,
+                             same(started_on, started_on), same(ends_on, ends_on), channel_id,
+                             same(paused_until, paused_until)),
                 has_agreement=bool(agreed),
                 goals=tuple(goals.get(pair_id, ())),
-                last_checkin=LastCheckin(met_on, next_on) if met_on is not None else None,
-                members=members.get(pair_id, {}),
+                last_checkin=LastCheckin(same(met_on, met_on), same(next_on, next_on)) if met_on is not None else None,
+                members=members.get(pair_id, NO_MEMBERS),
                 help_requested=open_help,
             )
         )
