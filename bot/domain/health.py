@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
-from bot.domain.models import Pair, PairStatus
+from bot.domain.models import PairStatus
 
 DRIFT_FACTOR = 2
 AT_RISK_FACTOR = 3
@@ -31,6 +32,17 @@ HEALTH_LABELS = {
 }
 
 
+class PairTiming(Protocol):
+    """What health reads of a pair: a stored Pair, a sweep's PairRow or a pairs-list row."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def started_on(self) -> date: ...
+    @property
+    def cadence_days(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class PairSignals:
     """What health is judged on: the last meeting, and whether anyone raised a hand."""
@@ -40,12 +52,12 @@ class PairSignals:
     prompts_paused: bool = False
 
 
-def days_silent(pair: Pair, last_met_on: date | None, today: date) -> int:
+def days_silent(pair: PairTiming, last_met_on: date | None, today: date) -> int:
     """Return days since the last logged meeting, or since the pair began if none."""
     return max(0, (today - (last_met_on or pair.started_on)).days)
 
 
-def health_of(pair: Pair, signals: PairSignals, today: date) -> Health:
+def health_of(pair: PairTiming, signals: PairSignals, today: date) -> Health:
     if pair.status == PairStatus.ENDED:
         return Health.ENDED
     if pair.status == PairStatus.PAUSED:

@@ -46,6 +46,7 @@ from bot.domain.models import (
     GoalProgress,
     GoalStatus,
     HelpRequest,
+    MemberState,
     NudgeKind,
     Pair,
     PairStatus,
@@ -192,9 +193,14 @@ class CheckinService:
         return pair
 
     def _answered(self, session: Session, pair: Pair, actor: str, now: datetime,
-                  channel: str | None, ts: str | None) -> None:
-        """Record that `actor` responded for this pair (any press or check-in counts)."""
-        state = store.get_member_state(pair.id or 0, actor, session=session)
+                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> None:
+        """Record that `actor` responded for this pair (any press or check-in counts).
+
+        Args:
+            state: `actor`'s member state when the caller already loaded it (saves a query per press).
+        """
+        if state is None:
+            state = store.get_member_state(pair.id or 0, actor, session=session)
         store.record_response(state, now)
         session.add(state)
         if channel and ts:
@@ -355,7 +361,7 @@ class CheckinService:
             if not already:
                 state.snoozed_until = now + SNOOZE_FOR
             until = store.as_utc(state.snoozed_until or now).astimezone(self._zone(session, actor, now))
-            self._answered(session, pair, actor, now, channel, ts)
+            self._answered(session, pair, actor, now, channel, ts, state=state)
             session.commit()
         return build_snoozed_prompt(f"{until:%A} {until.day} {until:%B}", already=already)
 
@@ -390,7 +396,7 @@ class CheckinService:
             pair = self._member_pair(session, actor, pair_id)
             state = store.get_member_state(pair_id, actor, session=session)
             store.set_stopped_kinds(state, [*store.stopped_kinds(state), kind])
-            self._answered(session, pair, actor, now, channel, ts)
+            self._answered(session, pair, actor, now, channel, ts, state=state)
             session.commit()
         self._refresh_home(actor)
         return build_kind_stopped_prompt(kind)
@@ -403,7 +409,7 @@ class CheckinService:
             pair = self._member_pair(session, actor, pair_id)
             state = store.get_member_state(pair_id, actor, session=session)
             store.set_stopped_kinds(state, [k for k in store.stopped_kinds(state) if k != kind])
-            self._answered(session, pair, actor, now, None, None)
+            self._answered(session, pair, actor, now, None, None, state=state)
             session.commit()
         self._refresh_home(actor)
         return f"{kind_label(kind).capitalize()} are back on."

@@ -66,13 +66,11 @@ from bot.services.errors import UserError
 from bot.store import get_pair, is_member, list_pairs_for_person, partner_of
 from bot.store.flags import QUIET, set_flag
 from bot.store.pairs import (
-    count_open_pairs,
     find_open_pair_between,
     get_agreement,
     get_member_state,
     list_goals,
     list_open_pairs_page,
-    signals_for,
 )
 
 if TYPE_CHECKING:
@@ -244,22 +242,15 @@ class LifecycleService:
         today = self.today(now)
         with self.ctx.session() as session:
             coordinator = self.services.people.is_coordinator(session, actor, now)
-            if coordinator:
-                total = count_open_pairs(session=session)
-                pairs = list_open_pairs_page(session=session, offset=(page - 1) * PAIRS_PER_PAGE,
-                                             limit=PAIRS_PER_PAGE)
-            else:
-                own = list_pairs_for_person(actor, session=session)
-                total = len(own)
-                pairs = own[(page - 1) * PAIRS_PER_PAGE: page * PAIRS_PER_PAGE]
+            listings, total = list_open_pairs_page(session=session, offset=(page - 1) * PAIRS_PER_PAGE,
+                                                   limit=PAIRS_PER_PAGE, person=None if coordinator else actor)
             if page > page_count(total):
                 raise UserError(f"There {'is' if page_count(total) == 1 else 'are'} only {page_count(total)} "
                                 f"page{'s' if page_count(total) != 1 else ''} of pairs.", USAGE["pairs"])
-            signals = signals_for(pairs, session=session)
-            rows = [PairRow(pair_id=p.id or 0, mentor_id=p.mentor_id, mentee_id=p.mentee_id, phase=p.phase,
-                            health=health_of(p, signals[p.id or 0], today), last_met_on=signals[p.id or 0].last_met_on,
+            rows = [PairRow(pair_id=p.id, mentor_id=p.mentor_id, mentee_id=p.mentee_id, phase=p.phase,
+                            health=health_of(p, p.signals, today), last_met_on=p.signals.last_met_on,
                             ends_on=p.ends_on, cadence_days=p.cadence_days, paused_until=p.paused_until)
-                    for p in pairs]
+                    for p in listings]
             session.commit()
         return build_pairs_reply(rows=rows, page=page, total=total, coordinator=coordinator, today=today)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, and_, or_, select
 
 from bot.domain.health import PairSignals
@@ -24,50 +26,75 @@ def find_open_pair_between(first: str, second: str, *, session: Session) -> Pair
     return session.exec(query.order_by(Pair.id)).first()
 
 
-def count_open_pairs(*, session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Pair).where(Pair.status != PairStatus.ENDED)).one())
+class PairListing(NamedTuple):
+    """One line of the pairs list as plain values: the pair's dates and its health signals."""
+
+    id: int
+    mentor_id: str
+    mentee_id: str
+    phase: str
+    status: str
+    cadence_days: int
+    started_on: date
+    ends_on: date
+    paused_until: date | None
+    signals: PairSignals
 
 
-def list_open_pairs_page(*, session: Session, offset: int, limit: int) -> list[Pair]:
-    """Return one page of the not-ended pairs, oldest first."""
-    query = select(Pair).where(Pair.status != PairStatus.ENDED).order_by(Pair.id).offset(offset).limit(limit)
-    return list(session.exec(query))
+# The pairs list runs on every `/mentoring pairs`, beside the acks, so its statements are built once
+# here and bound per call: building and cache-keying them per call was most of the command's CPU.
+# Each signal is a correlated subquery (served by the checkin/help request/member state indexes), so
+# a page is one statement whatever its size; the total rides along, so a page also needs no count.
+_OPEN = Pair.status != PairStatus.ENDED
+_OF_PERSON = or_(Pair.mentor_id == bindparam("person"), Pair.mentee_id == bindparam("person"))
+_LISTING_COLUMNS = (
+    Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.cadence_days, Pair.started_on,
+    Pair.ends_on, Pair.paused_until,
+    sa_select(func.max(CheckIn.met_on)).where(CheckIn.pair_id == Pair.id).scalar_subquery(),
+    sa_select(func.max(HelpRequest.created_at)).where(HelpRequest.pair_id == Pair.id).scalar_subquery(),
+    exists().where(MemberState.pair_id == Pair.id, MemberState.prompts_paused_at.is_not(None)),
+)
 
 
-def last_met_on(pair_ids: list[int], *, session: Session) -> dict[int, date]:
-    """Return each pair's latest logged meeting date (pairs without one are absent)."""
-    if not pair_ids:
-        return {}
-    query = select(CheckIn.pair_id, func.max(CheckIn.met_on)).where(CheckIn.pair_id.in_(pair_ids))
-    return {pair_id: met for pair_id, met in session.exec(query.group_by(CheckIn.pair_id)) if met is not None}
+def _page_of(*where: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
+    """Return (page with its total, bare count) statements for the open pairs matching `where`."""
+    # Not correlated: it counts every matching pair, not the row it rides along with.
+    count = sa_select(func.count()).select_from(Pair).where(_OPEN, *where).correlate(None)
+    page = (sa_select(*_LISTING_COLUMNS, count.scalar_subquery()).where(_OPEN, *where).order_by(Pair.id)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return page, count
 
 
-def signals_for(pairs: list[Pair], *, session: Session) -> dict[int, PairSignals]:
-    """Return the health signals of each pair: last meeting, help asked since then, prompts paused."""
-    ids = [p.id for p in pairs if p.id is not None]
-    met = last_met_on(ids, session=session)
-    helped: dict[int, date] = {}
-    paused: set[int] = set()
-    if ids:
-        for pair_id, asked in session.exec(
-            select(HelpRequest.pair_id, func.max(HelpRequest.created_at))
-            .where(HelpRequest.pair_id.in_(ids)).group_by(HelpRequest.pair_id)
-        ):
-            if asked is not None:
-                helped[pair_id] = asked.date()
-        paused = set(session.exec(
-            select(MemberState.pair_id).where(MemberState.pair_id.in_(ids), MemberState.prompts_paused_at.is_not(None))
-        ))
-    signals = {}
-    for pair_id in ids:
-        last = met.get(pair_id)
-        asked = helped.get(pair_id)
-        signals[pair_id] = PairSignals(
-            last_met_on=last,
-            help_requested=asked is not None and (last is None or asked >= last),
-            prompts_paused=pair_id in paused,
-        )
-    return signals
+_OPEN_PAGE, _OPEN_COUNT = _page_of()
+_PERSON_PAGE, _PERSON_COUNT = _page_of(_OF_PERSON)
+
+
+def list_open_pairs_page(*, session: Session, offset: int, limit: int, person: str | None = None
+                         ) -> tuple[list[PairListing], int]:
+    """Return one page of the not-ended pairs (only `person`'s when given), oldest first, and their total."""
+    page, count = (_OPEN_PAGE, _OPEN_COUNT) if person is None else (_PERSON_PAGE, _PERSON_COUNT)
+    params = {"offset": offset, "limit": limit, "person": person}
+    # Core execution on the session's connection: the rows are only read, so the ORM layer is skipped.
+    connection = session.connection()
+    rows = connection.execute(page, params).all()
+    if not rows:
+        # Past the last page (or no pairs at all): the total did not ride along, so ask for it.
+        return [], int(connection.execute(count, params).scalar_one())
+    listings = [_listing(row) for row in rows]
+    return listings, int(rows[0][-1])
+
+
+def _listing(row: Row[Any]) -> PairListing:
+    (pair_id, mentor_id, mentee_id, phase, status, cadence_days, started_on, ends_on, paused_until,
+     last_met, last_asked, paused, _total) = row
+    asked_on = last_asked.date() if last_asked is not None else None
+    signals = PairSignals(
+        last_met_on=last_met,
+        help_requested=asked_on is not None and (last_met is None or asked_on >= last_met),
+        prompts_paused=bool(paused),
+    )
+    return PairListing(pair_id, mentor_id, mentee_id, phase, status, cadence_days, started_on, ends_on,
+                       paused_until, signals)
 
 
 def get_agreement(pair_id: int, *, session: Session) -> Agreement | None:
