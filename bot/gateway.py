@@ -41,11 +41,13 @@ AUTH_ERRORS = frozenset({"invalid_auth", "account_inactive", "token_revoked", "n
 class SlackCallFailed(Exception):
     """A Web API call failed after the client's own retries; `kind` says what to do about it."""
 
-    def __init__(self, method: str, code: str, *, unsure: bool = False) -> None:
+    def __init__(self, method: str, code: str, *, unsure: bool = False, retry_after: float | None = None) -> None:
         self.method = method
         self.code = code
         # True when Slack may have acted on the call anyway (dropped connection, timeout, 5xx).
         self.unsure = unsure
+        # With code "ratelimited" (HTTP 429): the seconds Slack asked us to wait, when it said.
+        self.retry_after = retry_after
         if code in AUTH_ERRORS:
             self.kind = "auth"
         elif code in UNDELIVERABLE_ERRORS:
@@ -80,6 +82,18 @@ def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -
     )
 
 
+def _retry_after(headers: dict[str, Any]) -> float | None:
+    """Return the seconds of a 429's Retry-After header, or None when it is missing or unreadable."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 class SlackGateway:
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -89,10 +103,15 @@ class SlackGateway:
             token=client.token, base_url=client.base_url, timeout=client.timeout,
             retry_handlers=[h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)],
         )
+        # For posts whose caller paces itself: a 429 comes straight back (with Retry-After), so the caller
+        # rests that one conversation while others go on, instead of the whole process sleeping.
+        self.paced_client = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                                      retry_handlers=[])
 
-    def _call(self, method: str, *, form: bool = False, once: bool = False, **params: Any) -> dict[str, Any]:
+    def _call(self, method: str, *, form: bool = False, once: bool = False, paced: bool = False,
+              **params: Any) -> dict[str, Any]:
         # Slack's read methods take form fields only; the write methods take JSON (nested blocks).
-        client = self.once_client if once else self.client
+        client = self.paced_client if paced else self.once_client if once else self.client
         try:
             if form:
                 response = client.api_call(method, params={k: str(v) for k, v in params.items()})
@@ -100,6 +119,9 @@ class SlackGateway:
                 response = client.api_call(method, json=params)
         except SlackApiError as error:
             status = error.response.status_code
+            if status == 429:
+                raise SlackCallFailed(method, "ratelimited", retry_after=_retry_after(error.response.headers)
+                                      ) from error
             code = str(error.response.get("error") or f"http_{status}")
             raise SlackCallFailed(method, code, unsure=status >= 500) from error
         except (SlackRequestError, OSError) as error:
@@ -141,14 +163,19 @@ class SlackGateway:
         *,
         metadata: dict[str, Any] | None = None,
         once: bool = False,
+        paced: bool = False,
     ) -> str:
-        """Post a message; return its ts. With `once`, no resend after a doubtful failure (`unsure`)."""
+        """Post a message; return its ts.
+
+        With `once`, no resend after a doubtful failure (`unsure`); with `paced`, not even a 429 is waited
+        out: it raises SlackCallFailed("ratelimited") with `retry_after`, for the caller to schedule.
+        """
         params: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
         if blocks:
             params["blocks"] = blocks
         if metadata:
             params["metadata"] = metadata
-        data = self._call("chat.postMessage", once=once, **params)
+        data = self._call("chat.postMessage", once=once, paced=paced, **params)
         return str(data.get("ts", ""))
 
     def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:

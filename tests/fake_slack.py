@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,6 +66,8 @@ class FakeSlack:
         self.team_id = "T0001"
         self.socket_mode_url: str | None = None  # what apps.connections.open hands out
         self.delays: dict[str, float] = {}  # seconds to think before answering a method (a slow Slack)
+        # What `Call.at` and rate limits read; a test pacing the sweep on a fake clock gives it the same one.
+        self.clock: Callable[[], float] = time.monotonic
         # Crash harness: SIGKILL `kill_pid` at its `kill_at`-th chat.postMessage, at `kill_mode`:
         # "unseen" (before Slack keeps it), "kept" (kept, never answered) or "answered" (right after answering).
         self.kill_pid: int | None = None
@@ -179,7 +183,7 @@ class FakeSlack:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if parsed.path.startswith("/respond/"):
                     with fake._lock:
-                        fake.responses.append(Call("response_url", params, headers))
+                        fake.responses.append(Call("response_url", params, headers, fake.clock()))
                     self._send(200, {"ok": True})
                     return
                 method = parsed.path.removeprefix("/api/")
@@ -228,7 +232,7 @@ class FakeSlack:
 
     def answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
         with self._lock:
-            self.calls.append(Call(method, params, headers))
+            self.calls.append(Call(method, params, headers, self.clock()))
             fault = self._take_fault(method)
         if self.delays.get(method):
             time.sleep(self.delays[method])
@@ -340,3 +344,51 @@ class FakeSlack:
 
     def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": "VHOME", **(params.get("view") or {})}}
+
+
+class RateLimitedSlack(FakeSlack):
+    """The fake, with chat.postMessage limited per conversation by a token bucket (429 + Retry-After).
+
+    Slack allows about one message a second per conversation with short bursts: `burst` tokens at the
+    start, refilled at `rate` a second up to `burst`; a post takes a token, and a post finding less than one
+    is answered 429 with Retry-After = the whole seconds until the next token (at least 1), and not kept.
+    """
+
+    def __init__(self, rate: float = 1.0, burst: int = 1) -> None:
+        super().__init__()
+        self.rate = rate
+        self.burst = burst
+        self.buckets: dict[str, tuple[float, float]] = {}  # conversation -> (tokens, when they were counted)
+        self.refused = 0
+        self.accepted_at: list[float] = []
+
+    @staticmethod
+    def _conversation(params: dict[str, Any]) -> str:
+        channel = str(params.get("channel", ""))
+        return "D" + channel.lstrip("U") if channel.startswith("U") else channel  # a DM, as the fake names it
+
+    def _wait_for_token(self, conversation: str) -> int:
+        """Take a token from the conversation's bucket; return 0, or the whole seconds until one is there."""
+        now = self.clock()
+        with self._lock:
+            tokens, counted = self.buckets.get(conversation, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - counted) * self.rate)
+            if tokens >= 1:
+                self.buckets[conversation] = (tokens - 1, now)
+                return 0
+            self.buckets[conversation] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.rate))
+
+    def answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
+        if method == "chat.postMessage":
+            wait = self._wait_for_token(self._conversation(params))
+            if wait:
+                with self._lock:
+                    self.calls.append(Call(method, params, headers, self.clock()))
+                    self.refused += 1
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
+        status, payload, extra = super().answer(method, params, headers)
+        if method == "chat.postMessage" and status == 200 and payload.get("ok"):
+            with self._lock:
+                self.accepted_at.append(self.clock())
+        return status, payload, extra

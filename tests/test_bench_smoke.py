@@ -33,14 +33,15 @@ def test_ack_bench_reports_mentorbot_beside_a_bare_bolt_app():
     assert float(rows[0][9]) > 0, "every mentorbot request should have been replied to"
 
 
-def test_delivery_bench_reports_the_real_sweep_beside_the_paced_prototype():
+def test_delivery_bench_reports_the_production_sweep():
     lines = run_bench("delivery.py", "--nudges", "6", "--channels", "3", "--burst", "1", "--max-seconds", "60")
-    header = next(index for index, line in enumerate(lines) if line.startswith("mode"))
-    assert lines[header].split()[:5] == ["mode", "layout", "nudges", "chans", "sent"]
-    rows = [line.split() for line in lines[header + 1:]]
-    assert [row[0] for row in rows] == ["sweep", "paced"]
-    assert all(row[2] == "6" and row[3] == "3" for row in rows), "six nudges over three channels were due"
-    assert all(row[4] == "6" and row[9] == "yes" for row in rows), "every nudge should have been delivered"
+    header = next(index for index, line in enumerate(lines) if line.startswith("slack"))
+    assert lines[header].split()[:9] == ["slack", "rtt", "ms", "layout", "nudges", "chans", "sent", "calls", "429s"]
+    [row] = [line.split() for line in lines[header + 1:]]
+    assert row[0] == "process"
+    assert row[3] == "6" and row[4] == "3", "six nudges over three channels were due"
+    assert row[5] == "6" and row[10] == "yes", "every nudge should have been delivered"
+    assert row[7] == "0", "a paced sweep is never answered 429, even with no burst allowed"
 
 
 def test_memory_bench_reports_resident_memory_of_a_running_bot():

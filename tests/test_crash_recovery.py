@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.domain.models import Nudge, NudgeStatus
-from bot.services.nudges import CLAIM_LEASE
+from bot.services.nudges import CLAIM_LEASE, DELIVERY_WORKERS
 from bot.store import nudges as ledger
 from tests.fake_slack import FakeSlack
 from tests.test_cli_and_server import MENTORBOT, mentorbot_env
@@ -96,8 +96,9 @@ def test_a_sweep_killed_at_its_kth_message_loses_nothing_and_repeats_nothing(
 ):
     killed = run_sweep(fake_slack, database_url, tmp_path, NOW, kill_at=kill_at, kill_mode=kill_mode)
     assert killed.returncode == -9, f"not killed: {killed.stdout} {killed.stderr}"
-    # The message in flight is left claimed (after answering, the process may have recorded it first).
-    assert len(claims_left(engine)) == 1 or (kill_mode == "answered" and not claims_left(engine))
+    # The messages in flight are left claimed: the one being answered when the process died (unless it was
+    # answered and already recorded), and the posts to other conversations in flight beside it.
+    assert (0 if kill_mode == "answered" else 1) <= len(claims_left(engine)) <= DELIVERY_WORKERS
     settle_and_count(runtime, engine, fake_slack, database_url, tmp_path, program,
                      label={"kill_at": kill_at, "mode": kill_mode})
 

@@ -49,7 +49,7 @@ def test_a_rate_limit_that_outlasts_the_retries_ends_the_sweep_without_a_storm(s
     fake_slack.fail("chat.postMessage", status=429, retry_after=0, times=4)
     result = services.nudges.sweep(now=NOW)
     assert result.stopped and "rate limit" in result.stopped
-    # one call plus the client's three waits, then nothing more this sweep
+    # four conversations refused in a row: Slack limits more than one conversation; nothing more this sweep
     assert len(fake_slack.calls_to("chat.postMessage")) == 4
     assert rows(engine) == [] or all(r.status != NudgeStatus.CLAIMED for r in rows(engine))
     later = services.nudges.sweep(now=NOW + timedelta(minutes=5))

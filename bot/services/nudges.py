@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from bot.domain.summary import summary_figures
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.pacing import Pacer
 from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
@@ -48,6 +51,14 @@ DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about a
 CLAIM_LEASE = timedelta(minutes=10)
 # A long sweep renews its lease this often, so it never looks dead to another instance.
 LEASE_RENEWAL = timedelta(minutes=1)
+# This many 429s in a row, over any conversations and with no post answered between them, means Slack is
+# limiting more than one conversation (the workspace, or someone else posting): the rest waits for the next
+# sweep rather than feeding the storm.
+RATE_LIMIT_STREAK = 4
+# Posts in flight at once, each to a different conversation. Over many conversations a post's round trip to
+# Slack, not Slack's limit, bounds one sender (50 ms a post caps it at 20 a second); a few workers fill the
+# limit without crowding the database pool or the cores.
+DELIVERY_WORKERS = 4
 # Slack redelivers an event for at most about an hour; a week of ids is plenty.
 HANDLED_EVENT_RETENTION = timedelta(days=7)
 # Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
@@ -78,6 +89,10 @@ class NudgeService:
         self.stopping = threading.Event()
         # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
         self.refused: str | None = None
+        # What pacing reads the time from and waits with; a shutdown cuts a wait short. Tests swap both.
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], object] = self.stopping.wait
+        self.workers = DELIVERY_WORKERS
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
@@ -167,30 +182,8 @@ class NudgeService:
         if dry_run:
             return result
         facts = {f.pair.id: f for f in state.pairs}
-        renewed_at = now
-        for nudge in decided.nudges:
-            if self.stopping.is_set():
-                result.stopped = "shutting down"
-                break
-            # A claim carries the real time it was made (the sweep's `now` plus what has elapsed), so a long
-            # sweep's late claims never look stale to another instance.
-            claimed_at = now + timedelta(seconds=time.monotonic() - started)
-            if holder is not None and claimed_at - renewed_at > LEASE_RENEWAL:
-                with self.ctx.session() as session:
-                    flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=claimed_at,
-                                     lease=CLAIM_LEASE)
-                renewed_at = claimed_at
-            outcome = self._deliver(nudge, facts.get(nudge.pair_id), now, claimed_at=claimed_at)
-            if outcome == "auth":
-                result.stopped = "Slack refused the bot token"
-                break
-            if outcome == "ratelimited":
-                # The client already waited out Retry-After; more calls now would only feed the storm.
-                result.stopped = "Slack is rate limiting; the rest waits for the next sweep"
-                result.retry_later.append(nudge.key)
-                break
-            {"sent": result.sent, "skipped": result.skipped, "retry": result.retry_later,
-             "undeliverable": result.undeliverable}[outcome].append(nudge.key)
+        pacer = Pacer((self._conversation_of(n, facts.get(n.pair_id)), n) for n in decided.nudges)
+        self._send_paced(pacer, facts, result, now, holder=holder, elapsed=time.monotonic() - started)
         if result.sent or result.undeliverable:
             logger.info("sweep at %s: %d sent, %d undeliverable, %d skipped, %d to retry", now.isoformat(),
                         len(result.sent), len(result.undeliverable), len(result.skipped), len(result.retry_later))
@@ -239,8 +232,92 @@ class NudgeService:
             gone |= paused
         return replace(state, pairs=tuple(f for f in state.pairs if f.pair.id not in gone))
 
+    def _send_paced(self, pacer: Pacer[DueNudge], facts: dict[int | None, PairFacts], result: SweepResult,
+                    now: datetime, *, holder: str | None, elapsed: float) -> None:
+        """Deliver the pacer's nudges at Slack's pace per conversation, noting each outcome in `result`.
+
+        Up to `self.workers` conversations are posted to at once (a post waits on Slack's round trip, so
+        one at a time falls far short of Slack's rate over many conversations) — but only one until Slack
+        has answered a post, and again one after a 429: a refused token or a limit costs one call, not a
+        volley. This thread alone drives the pacer, the lease and `result`; workers only claim, post, record.
+
+        Args:
+            elapsed: real seconds the sweep spent before delivery began, so claims carry the real time.
+        """
+        begun = self.clock()
+        renewed_at = now
+        refusals = 0  # 429s answered in a row, with no other answer between them
+        answered = False
+        in_flight: dict[Future[str], tuple[str, DueNudge]] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nudge-delivery") as pool:
+            while True:
+                if result.stopped is None and self.stopping.is_set():
+                    result.stopped = "shutting down"  # the nudges in flight finish and are recorded
+                moment = self.clock()
+                # A claim carries the real time it was made (the sweep's `now` plus what has elapsed), so a
+                # long sweep's late claims never look stale to another instance.
+                claimed_at = now + timedelta(seconds=elapsed + moment - begun)
+                if holder is not None and claimed_at - renewed_at > LEASE_RENEWAL:
+                    with self.ctx.session() as session:
+                        flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=claimed_at,
+                                         lease=CLAIM_LEASE)
+                    renewed_at = claimed_at
+                room = (self.workers if answered and not refusals else 1) - len(in_flight)
+                step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
+                if isinstance(step, tuple):
+                    conversation, nudge = step
+                    future = pool.submit(self._deliver, nudge, facts.get(nudge.pair_id), now, claimed_at=claimed_at)
+                    in_flight[future] = step
+                    continue
+                if not in_flight:
+                    if step is None or step == math.inf:
+                        return  # all done, or stopped
+                    # Every conversation left is resting: wait, in slices short enough to renew the lease.
+                    self.sleep(min(step, LEASE_RENEWAL.total_seconds() / 2))
+                    continue
+                # Wait for a post to finish, or for a resting conversation's next slot.
+                timeout = None if step is None or step == math.inf else min(step, LEASE_RENEWAL.total_seconds() / 2)
+                done, _pending = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    conversation, nudge = in_flight.pop(future)
+                    try:
+                        outcome = future.result()
+                    except SlackCallFailed as limited:  # a 429: Slack kept nothing and the claim is released
+                        if limited.code != "ratelimited":
+                            raise
+                        refusals += 1
+                        if result.stopped is None and refusals >= RATE_LIMIT_STREAK:
+                            result.stopped = "Slack is rate limiting; the rest waits for the next sweep"
+                        if result.stopped is not None:
+                            result.retry_later.append(nudge.key)
+                            continue
+                        logger.warning("Slack rate limited nudge %s; %s rests %ss while other conversations go on",
+                                       nudge.key, conversation, limited.retry_after)
+                        pacer.refused(conversation, self.clock(), limited.retry_after)
+                        continue
+                    if outcome == "auth":
+                        result.stopped = "Slack refused the bot token"
+                        continue
+                    if outcome == "skipped":
+                        pacer.untouched(conversation)
+                    else:
+                        pacer.posted(conversation, self.clock())
+                        answered, refusals = True, 0
+                    {"sent": result.sent, "skipped": result.skipped, "retry": result.retry_later,
+                     "undeliverable": result.undeliverable}[outcome].append(nudge.key)
+
+    @staticmethod
+    def _conversation_of(nudge: DueNudge, facts: PairFacts | None) -> str:
+        """Name the conversation a nudge goes to, without asking Slack (a group DM may have no id yet)."""
+        if nudge.is_group and facts is not None:
+            return facts.pair.channel_id or f"group:{facts.pair.mentor_id},{facts.pair.mentee_id}"
+        return nudge.recipient  # one DM per person; a channel id is its own conversation
+
     def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime, *, claimed_at: datetime) -> str:
-        """Claim, send and record one nudge; return sent | skipped | retry | ratelimited | undeliverable | auth."""
+        """Claim, send and record one nudge; return sent | skipped | retry | undeliverable | auth.
+
+        Raises SlackCallFailed("ratelimited") on a 429, with the claim released, for the caller to pace.
+        """
         with self.ctx.session() as session:
             claimed = ledger.claim_nudge(
                 session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,
@@ -252,13 +329,18 @@ class NudgeService:
         try:
             reply = self._message_for(nudge, facts, now)
             channel = self._channel_for(nudge, facts)
-            ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key)
+            ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key, paced=True)
         except DeliveryInDoubt as doubt:
             # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
             logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
                            doubt, CLAIM_LEASE)
             return "retry"
         except SlackCallFailed as problem:
+            if problem.code == "ratelimited":
+                with self.ctx.session() as session:
+                    ledger.release_claim(session=session, key=nudge.key)
+                    session.commit()
+                raise
             return self._failed(nudge, facts, problem, now)
         if self.refused is not None:
             logger.info("Slack accepts the bot token again: delivery resumed")
@@ -350,7 +432,7 @@ class NudgeService:
             return "auth"
         if problem.kind == "retry":
             logger.warning("nudge %s not sent (%s); a later sweep retries it", nudge.key, problem.code)
-            return "ratelimited" if problem.code == "ratelimited" else "retry"
+            return "retry"
         logger.warning("nudge %s undeliverable: %s", nudge.key, problem.code)
         paused = False
         if nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W") and (

@@ -41,11 +41,12 @@ def find_in_history(gateway: SlackGateway, channel: str, key: str, *, since: dat
     return None
 
 
-def post_keyed(gateway: SlackGateway, channel: str, reply: Reply, key: str) -> str:
+def post_keyed(gateway: SlackGateway, channel: str, reply: Reply, key: str, *, paced: bool = False) -> str:
     """Post `reply` carrying `key` and return its ts, never twice: after a doubtful failure, look first.
 
     Raises SlackCallFailed when Slack refused it (nothing was kept; a 429 was already waited out by the
-    client), or DeliveryInDoubt when the history could not be read after a doubtful failure.
+    client, or with `paced` comes straight back as code "ratelimited" with its `retry_after`), or
+    DeliveryInDoubt when the history could not be read after a doubtful failure.
     """
     # Slack stamps messages with its own wall clock, so the window is real time, not the sweep's `now`.
     started = datetime.now(UTC)
@@ -54,7 +55,8 @@ def post_keyed(gateway: SlackGateway, channel: str, reply: Reply, key: str) -> s
         if attempt:
             time.sleep(BACKOFF_SECONDS[attempt - 1])
         try:
-            return gateway.post_message(channel, reply.text, reply.blocks, metadata=nudge_metadata(key), once=True)
+            return gateway.post_message(channel, reply.text, reply.blocks, metadata=nudge_metadata(key), once=True,
+                                        paced=paced)
         except SlackCallFailed as problem:
             if not problem.unsure:
                 raise
