@@ -1,9 +1,10 @@
 """Resident memory of `mentorbot run` (HTTP mode) over a program of N pairs, through its first sweep.
 
 Usage: python bench/memory.py [--pairs 100000] [--seconds 100]
-Builds the program in SQLite with dates relative to the real clock (the bot's sweep reads it), starts
-`mentorbot run` against a fake Slack with a one-minute sweep (the first one starts a minute after start),
-samples VmRSS every half second and prints the idle and peak figures, and the Slack calls the sweep made.
+Builds the program in SQLite as of Monday 2026-03-09 10:00 UTC (bench/dataset.py), starts `mentorbot run`
+against a fake Slack with a one-minute sweep and its clock moved to that Monday morning (it keeps ticking:
+at the real time, a weekend or a night would leave nothing due), samples VmRSS every half second and prints
+the idle and peak figures, and the Slack calls the first sweep made.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import MENTORBOT, bot_env, free_port, rss_mb, stop, wait_healthy  # noqa: E402
-from bench.dataset import build_program  # noqa: E402
+from bench.dataset import NOW, build_program  # noqa: E402
 from bot.crypto import NoteCipher  # noqa: E402
 from bot.db import make_engine  # noqa: E402
 from tests.conftest import TEST_ENCRYPTION_KEY  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
+
+# `mentorbot run` with its clock at argv[1]: time-machine (a test dependency) moves datetime and time.time in
+# the process, so the scheduler and the sweep see that moment; monotonic time is left alone.
+RUN_AT = ("import sys, time_machine; from bot.cli import main; "
+          "time_machine.travel(sys.argv[1], tick=True).start(); sys.exit(main(['run']))")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mentorbot-memory-"))
     url = f"sqlite:///{workdir / 'memory.db'}"
     engine = make_engine(url)
-    build_program(engine, args.pairs, NoteCipher([TEST_ENCRYPTION_KEY]), now=datetime.now(UTC))
+    build_program(engine, args.pairs, NoteCipher([TEST_ENCRYPTION_KEY]))
     engine.dispose()
     subprocess.run([MENTORBOT, "--help"], capture_output=True, check=True)
     fake = FakeSlack().start()
@@ -52,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.db import alembic_config
 
     command.stamp(alembic_config(make_engine(url)), "head")
-    bot = subprocess.Popen([MENTORBOT, "run"], env=env, cwd=workdir, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    bot = subprocess.Popen([sys.executable, "-c", RUN_AT, NOW.isoformat()], env=env, cwd=workdir,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", bot)
         idle = rss_mb(bot.pid)
