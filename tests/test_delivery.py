@@ -298,3 +298,44 @@ def test_the_prompts_paused_message_offers_resume_and_every_member_dm_offers_sto
         assert STOP_KIND_ACTION in ids, kind
         if kind == NudgeKind.PROMPTS_PAUSED:
             assert ids[0] == RESUME_PROMPTS_ACTION
+
+
+def test_a_meeting_reminder_lists_every_open_goal_not_only_those_near_their_date(services, fake_slack, engine):
+    with Session(engine) as session:
+        for user in (MENTOR, MENTEE):
+            make_person(session, user, tz="UTC", info_fetched_at=NOW)
+        pair = make_pair(session, phase=Phase.PROGRESSION, channel_id="GMEET1")
+        make_agreement(session, pair)
+        make_goal(session, pair, text="Give the conference talk", due_on=date(2026, 12, 1))
+        make_goal(session, pair, text="Read the design book", due_on=None)
+        make_goal(session, pair, text="Ship the first demo", status="achieved", achieved_on=date(2026, 1, 19))
+        # Met last Tuesday; they meet again tomorrow: today is the working day before.
+        make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 20), next_meeting_on=date(2026, 1, 28))
+        session.commit()
+    result = services.nudges.sweep(now=NOW)
+    assert sorted(n.kind for n in result.due) == [NudgeKind.MEETING_PREP, NudgeKind.MEETING_PREP]
+    [to_mentee] = dms(fake_slack, MENTEE)
+    assert "Your open goals:" in to_mentee["text"]
+    assert "Give the conference talk" in to_mentee["text"] and "Read the design book" in to_mentee["text"]
+    assert "Ship the first demo" not in to_mentee["text"], "an achieved goal is not listed as open"
+
+
+def test_a_goal_far_from_its_date_still_counts_as_direction_set(services, engine):
+    """The sweep reads only goals near their date; whether a pair set any goal comes from the database."""
+    started = date(2025, 12, 22)  # five weeks before NOW: time to set direction
+    with Session(engine) as session:
+        pairs = {}
+        for mentor, mentee, with_goal in (("UMGOAL", "UEGOAL", True), ("UMNONE", "UENONE", False)):
+            for user in (mentor, mentee):
+                make_person(session, user, tz="UTC", info_fetched_at=NOW)
+            pair = make_pair(session, mentor_id=mentor, mentee_id=mentee, phase=Phase.DIRECTION, started_on=started,
+                             channel_id=f"G{mentor}")
+            make_agreement(session, pair)
+            make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 20))
+            if with_goal:
+                make_goal(session, pair, text="Lead a project", due_on=date(2026, 11, 30))
+            pairs[with_goal] = pair.id
+        session.commit()
+    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    prompted = {n.pair_id for n in due if n.kind == NudgeKind.DIRECTION_PROMPT}
+    assert prompted == {pairs[False]}

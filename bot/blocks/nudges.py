@@ -60,6 +60,10 @@ def _stop_only(pair_id: int, kind: str) -> Block:
     return actions(NUDGE_ACTIONS_BLOCK, button("Stop reminding me about this", STOP_KIND_ACTION, f"{pair_id}:{kind}"))
 
 
+# The messages that list the pair's open goals (`NudgeFacts.open_goals`); others leave it empty.
+GOAL_LISTING_KINDS = frozenset({NudgeKind.MEETING_PREP, NudgeKind.WINDING_UP})
+
+
 def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
     pair = facts.pair
     partner = pair.mentee_id if nudge.recipient == pair.mentor_id else pair.mentor_id

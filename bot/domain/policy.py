@@ -138,10 +138,17 @@ class PairFacts:
 
     pair: PairView
     has_agreement: bool = False
+    # The goals a reminder could be about. The sweep's snapshot holds only the open ones due within a
+    # reminder's reach of today; `has_goals` says whether the pair set any goal at all.
     goals: tuple[GoalFacts, ...] = ()
     last_checkin: LastCheckin | None = None
     members: dict[str, MemberFacts] = field(default_factory=dict)
     help_requested: bool = False
+    has_goals: bool = False
+
+    def __post_init__(self) -> None:
+        if self.goals:
+            self.has_goals = True
 
     def member(self, person_id: str) -> MemberFacts:
         return self.members.get(person_id, NO_MEMBER_STATE)
@@ -425,7 +432,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
         early = pair.phase in _EARLY_PHASES
         if early and not facts.has_agreement and age >= AGREEMENT_AFTER_DAYS:
             group(NudgeKind.AGREEMENT_PROMPT, "once", mentee_today, mentee_today)
-        if early and age >= DIRECTION_AFTER_DAYS and (pair.phase == Phase.RAPPORT or not facts.goals):
+        if early and age >= DIRECTION_AFTER_DAYS and (pair.phase == Phase.RAPPORT or not facts.has_goals):
             group(NudgeKind.DIRECTION_PROMPT, "once", mentee_today, mentee_today)
         if max(0, (mentee_today - anchor_day).days) >= DRIFT_FACTOR * cadence:
             group(NudgeKind.DRIFT, f"since{anchor_day.isoformat()}", mentee_today, mentee_today)

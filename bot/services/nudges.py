@@ -23,12 +23,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.blocks import Reply
-from bot.blocks.nudges import NudgeFacts, build_nudge_message, build_undeliverable_notice
+from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
 from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
-from bot.domain.models import ClosureReason, GoalStatus, Nudge, NudgeKind, Pair
-from bot.domain.policy import GROUP, Candidate, DueNudge, PairFacts, ProgramState, candidate_nudges, nudge_key, plan
+from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair
+from bot.domain.policy import (
+    GROUP,
+    Candidate,
+    DueNudge,
+    GoalFacts,
+    PairFacts,
+    ProgramState,
+    candidate_nudges,
+    nudge_key,
+    plan,
+)
 from bot.domain.summary import summary_figures
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
@@ -510,10 +520,15 @@ class NudgeService:
         today = nudge.local_at.date()
         last_met = facts.last_checkin.met_on if facts.last_checkin else None
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)
+        listed: tuple[GoalFacts, ...] = ()
+        if nudge.kind in GOAL_LISTING_KINDS and facts.has_goals:
+            # The snapshot holds only goals near their date; the message lists all the open ones.
+            with self.ctx.session() as session:
+                listed = ledger.open_goals(facts.pair.id or 0, session=session)
         return build_nudge_message(nudge, NudgeFacts(
             pair=facts.pair,
             goal=goal,
-            open_goals=tuple(g for g in facts.goals if g.status == GoalStatus.OPEN),
+            open_goals=listed,
             last_met_on=last_met,
             next_meeting_on=facts.last_checkin.next_meeting_on if facts.last_checkin else None,
             days_silent=days_silent(facts.pair, last_met, today),

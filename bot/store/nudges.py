@@ -10,7 +10,7 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, delete, func, or_, update
+from sqlalchemy import String, any_, bindparam, delete, exists, func, or_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -32,7 +32,18 @@ from bot.domain.models import (
     Person,
     WorkspaceFlag,
 )
-from bot.domain.policy import GROUP, Delivery, GoalFacts, LastCheckin, MemberFacts, PairFacts, PairRow, ProgramState
+from bot.domain.policy import (
+    GOAL_OVERDUE_WINDOW,
+    GOAL_SOON_DAYS,
+    GROUP,
+    Delivery,
+    GoalFacts,
+    LastCheckin,
+    MemberFacts,
+    PairFacts,
+    PairRow,
+    ProgramState,
+)
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
 from bot.store.flags import QUIET
 
@@ -106,6 +117,7 @@ def _statements() -> _Statements:
             Pair.started_on, Pair.ends_on, Pair.channel_id, Pair.paused_until,
             mentor.tz, stale(mentor), mentee.tz, stale(mentee), Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
             latest.met_on, latest.next_meeting_on, latest.created_at,
+            exists().where(Goal.pair_id == Pair.id),  # type: ignore[arg-type]
         )
         .join(mentor, mentor.slack_user_id == Pair.mentor_id, isouter=True)
         .join(mentee, mentee.slack_user_id == Pair.mentee_id, isouter=True)
@@ -116,8 +128,14 @@ def _statements() -> _Statements:
         coordinators=select(Person.slack_user_id, Person.tz, stale(Person)).where(
             Person.slack_user_id.in_(bindparam("coordinators", expanding=True))  # type: ignore[attr-defined]
         ),
+        # Only goals a reminder could be about today: open, due within reach (others are read when a
+        # message lists them). Most of a program's goals are far from due, or achieved.
         goals=select(Goal.id, Goal.pair_id, Goal.text, Goal.due_on, Goal.status)
-        .where(Goal.pair_id.in_(live_ids))  # type: ignore[attr-defined]
+        .where(
+            Goal.pair_id.in_(live_ids),  # type: ignore[attr-defined]
+            Goal.status == GoalStatus.OPEN,
+            Goal.due_on.between(bindparam("due_from"), bindparam("due_to")),  # type: ignore[union-attr]
+        )
         .order_by(Goal.id),
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
@@ -178,7 +196,10 @@ def load_program_state(
     # so each is kept once.
     same = {}.setdefault
     goals: dict[int, list[GoalFacts]] = defaultdict(list)
-    for goal_id, pair_id, text, due_on, status in stream(q.goals):
+    today = now.date()  # a local date is within a day of it, whatever the zone
+    reach = {"due_from": today - timedelta(days=GOAL_OVERDUE_WINDOW + 2),
+             "due_to": today + timedelta(days=GOAL_SOON_DAYS + 2)}
+    for goal_id, pair_id, text, due_on, status in stream(q.goals, reach):
         goals[pair_id].append(GoalFacts(goal_id, text, same(due_on, due_on), intern(status)))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
     for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
@@ -202,7 +223,7 @@ def load_program_state(
 
     facts = []
     for (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
-         mentor_tz, mentor_stale, mentee_tz, mentee_stale, agreed, met_on, next_on, logged_at) in stream(
+         mentor_tz, mentor_stale, mentee_tz, mentee_stale, agreed, met_on, next_on, logged_at, goal_set) in stream(
             q.pairs, {"stale_before": info_stale_before}):
         # A driver returns a new string per row; the few distinct zones, phases and statuses are shared instead.
         zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
@@ -223,6 +244,7 @@ def load_program_state(
                 last_checkin=LastCheckin(same(met_on, met_on), same(next_on, next_on)) if met_on is not None else None,
                 members=members.get(pair_id, NO_MEMBERS),
                 help_requested=open_help,
+                has_goals=bool(goal_set),
             )
         )
     state = ProgramState(
@@ -236,6 +258,16 @@ def load_program_state(
         max_dms_per_week=max_dms_per_week,
     )
     return state, sorted(stale)
+
+
+def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
+    """Return the pair's open goals, in the order they were set: what a meeting or closing nudge lists."""
+    rows = session.connection().execute(
+        select(Goal.id, Goal.text, Goal.due_on, Goal.status)
+        .where(Goal.pair_id == pair_id, Goal.status == GoalStatus.OPEN)
+        .order_by(Goal.id)  # type: ignore[arg-type]
+    )
+    return tuple(GoalFacts(*row) for row in rows)
 
 
 def claimed_keys(keys: frozenset[str], *, session: Session) -> frozenset[str]:
