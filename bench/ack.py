@@ -1,10 +1,11 @@
 """Time to HTTP 200 for signed Slack requests into `mentorbot run`, beside a bare Bolt app.
 
-Usage: python bench/ack.py [--levels 10,50,200] [--requests 600] [--pairs 200]
+Usage: python bench/ack.py [--levels 10,50,200] [--requests 600] [--pairs 200] [--latency 0.1]
 Prints p50/p95/p99 (ms) and throughput per concurrency level, for mentorbot and for a bare
 Bolt app with one empty handler served by the same WSGI server in the same run. Each mentorbot level
 waits for all its replies (response_url posts) before the next run starts, so work left over from
 one run never runs during another's; "replies s" is from the level's first request to its last reply.
+The fake Slack answers each response_url post after `--latency` seconds, a real round trip.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default="10,50,200")
     parser.add_argument("--requests", type=int, default=600, help="requests per level and app")
     parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.1,
+                        help="seconds the fake Slack takes to answer a response_url post (a real round trip)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -131,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(x) for x in args.levels.split(",")]
 
     fake = FakeSlack().start()
+    # Replies wait on Slack, as they do for real: with an instant fake, the reply threads would be all CPU
+    # and the figures would favour too few of them.
+    fake.delays["response_url"] = args.latency
     fake.add_user("UCOORD1", "Coordinator")
     members = [(f"UMENTOR{i:04d}", f"UMENTEE{i:04d}") for i in range(args.pairs)]
     for mentor, mentee in members:

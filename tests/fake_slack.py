@@ -65,7 +65,8 @@ class FakeSlack:
         self.bot_user_id = "UBOT"
         self.team_id = "T0001"
         self.socket_mode_url: str | None = None  # what apps.connections.open hands out
-        self.delays: dict[str, float] = {}  # seconds to think before answering a method (a slow Slack)
+        # Seconds to think before answering a method, or "response_url" (a slow or distant Slack).
+        self.delays: dict[str, float] = {}
         # What `Call.at` and rate limits read; a test pacing the sweep on a fake clock gives it the same one.
         self.clock: Callable[[], float] = time.monotonic
         # Crash harness: SIGKILL `kill_pid` at its `kill_at`-th chat.postMessage, at `kill_mode`:
@@ -184,6 +185,8 @@ class FakeSlack:
                 if parsed.path.startswith("/respond/"):
                     with fake._lock:
                         fake.responses.append(Call("response_url", params, headers, fake.clock()))
+                    if fake.delays.get("response_url"):
+                        time.sleep(fake.delays["response_url"])
                     self._send(200, {"ok": True})
                     return
                 method = parsed.path.removeprefix("/api/")
