@@ -59,12 +59,12 @@ PRIORITY: tuple[NudgeKind, ...] = (
 _RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
 
 
-# The snapshot's many small records (PairRow … Candidate) are slotted and not frozen: a sweep builds hundreds
+# The snapshot's many small records (PairSnapshot … Candidate) are slotted and not frozen: a sweep builds hundreds
 # of thousands of them, a frozen dataclass costs four times as much to build, and nothing changes them.
 
 
 class PairView(Protocol):
-    """What the policy and the nudge messages read of a pair: a stored `Pair` or a snapshot's `PairRow`."""
+    """What the policy and the nudge messages read of a pair: a stored `Pair` or a snapshot's `PairSnapshot`."""
 
     @property
     def id(self) -> int | None: ...
@@ -89,8 +89,9 @@ class PairView(Protocol):
 
 
 @dataclass(slots=True)
-class PairRow:
-    """A pair as the sweep's snapshot holds it: plain values, a fraction of an ORM object's cost at 100,000 pairs."""
+class PairSnapshot:
+    """A pair as plain values, for readers that only read it (the sweep's snapshot, the pairs list): a fraction
+    of an ORM object's cost at 100,000 pairs. Fields in the order the stores select them."""
 
     id: int | None
     mentor_id: str

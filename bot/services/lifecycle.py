@@ -247,10 +247,10 @@ class LifecycleService:
             if page > page_count(total):
                 raise UserError(f"There {'is' if page_count(total) == 1 else 'are'} only {page_count(total)} "
                                 f"page{'s' if page_count(total) != 1 else ''} of pairs.", USAGE["pairs"])
-            rows = [PairRow(pair_id=p.id, mentor_id=p.mentor_id, mentee_id=p.mentee_id, phase=p.phase,
-                            health=health_of(p, p.signals, today), last_met_on=p.signals.last_met_on,
+            rows = [PairRow(pair_id=p.id or 0, mentor_id=p.mentor_id, mentee_id=p.mentee_id, phase=p.phase,
+                            health=health_of(p, signals, today), last_met_on=signals.last_met_on,
                             ends_on=p.ends_on, cadence_days=p.cadence_days, paused_until=p.paused_until)
-                    for p in listings]
+                    for p, signals in listings]
             session.commit()
         return build_pairs_reply(rows=rows, page=page, total=total, coordinator=coordinator, today=today)
 

@@ -41,7 +41,7 @@ from bot.domain.policy import (
     LastCheckin,
     MemberFacts,
     PairFacts,
-    PairRow,
+    PairSnapshot,
     ProgramState,
 )
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
@@ -236,7 +236,7 @@ def load_program_state(
         open_help = help_at is not None and (met_on is None or _aware(help_at) > _aware(logged_at))
         facts.append(
             PairFacts(
-                pair=PairRow(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence,
+                pair=PairSnapshot(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence,
                              same(started_on, started_on), same(ends_on, ends_on), channel_id,
                              same(paused_until, paused_until)),
                 has_agreement=bool(agreed),

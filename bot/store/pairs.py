@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func
 from sqlalchemy import select as sa_select
@@ -11,6 +10,7 @@ from sqlmodel import Session, and_, or_, select
 
 from bot.domain.health import PairSignals
 from bot.domain.models import Agreement, CheckIn, Goal, HelpRequest, MemberState, Pair, PairStatus
+from bot.domain.policy import PairSnapshot
 from bot.store import get_member_state  # noqa: F401  (re-exported for callers)
 
 
@@ -26,21 +26,6 @@ def find_open_pair_between(first: str, second: str, *, session: Session) -> Pair
     return session.exec(query.order_by(Pair.id)).first()
 
 
-class PairListing(NamedTuple):
-    """One line of the pairs list as plain values: the pair's dates and its health signals."""
-
-    id: int
-    mentor_id: str
-    mentee_id: str
-    phase: str
-    status: str
-    cadence_days: int
-    started_on: date
-    ends_on: date
-    paused_until: date | None
-    signals: PairSignals
-
-
 # The pairs list runs on every `/mentoring pairs`, beside the acks, so its statements are built once
 # here and bound per call: building and cache-keying them per call was most of the command's CPU.
 # Each signal is a correlated subquery (served by the checkin/help request/member state indexes), so
@@ -49,7 +34,7 @@ _OPEN = Pair.status != PairStatus.ENDED
 _OF_PERSON = or_(Pair.mentor_id == bindparam("person"), Pair.mentee_id == bindparam("person"))
 _LISTING_COLUMNS = (
     Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.cadence_days, Pair.started_on,
-    Pair.ends_on, Pair.paused_until,
+    Pair.ends_on, Pair.channel_id, Pair.paused_until,
     sa_select(func.max(CheckIn.met_on)).where(CheckIn.pair_id == Pair.id).scalar_subquery(),
     sa_select(func.max(HelpRequest.created_at)).where(HelpRequest.pair_id == Pair.id).scalar_subquery(),
     exists().where(MemberState.pair_id == Pair.id, MemberState.prompts_paused_at.is_not(None)),
@@ -70,8 +55,9 @@ _PERSON_PAGE, _PERSON_COUNT = _page_of(_OF_PERSON)
 
 
 def list_open_pairs_page(*, session: Session, offset: int, limit: int, person: str | None = None
-                         ) -> tuple[list[PairListing], int]:
-    """Return one page of the not-ended pairs (only `person`'s when given), oldest first, and their total."""
+                         ) -> tuple[list[tuple[PairSnapshot, PairSignals]], int]:
+    """Return one page of the not-ended pairs (only `person`'s when given) with their health signals, oldest
+    first, and their total."""
     page, count = (_OPEN_PAGE, _OPEN_COUNT) if person is None else (_PERSON_PAGE, _PERSON_COUNT)
     params = {"offset": offset, "limit": limit, "person": person}
     # Core execution on the session's connection: the rows are only read, so the ORM layer is skipped.
@@ -84,17 +70,15 @@ def list_open_pairs_page(*, session: Session, offset: int, limit: int, person: s
     return listings, int(rows[0][-1])
 
 
-def _listing(row: Row[Any]) -> PairListing:
-    (pair_id, mentor_id, mentee_id, phase, status, cadence_days, started_on, ends_on, paused_until,
-     last_met, last_asked, paused, _total) = row
+def _listing(row: Row[Any]) -> tuple[PairSnapshot, PairSignals]:
+    *columns, last_met, last_asked, paused, _total = row
     asked_on = last_asked.date() if last_asked is not None else None
     signals = PairSignals(
         last_met_on=last_met,
         help_requested=asked_on is not None and (last_met is None or asked_on >= last_met),
         prompts_paused=bool(paused),
     )
-    return PairListing(pair_id, mentor_id, mentee_id, phase, status, cadence_days, started_on, ends_on,
-                       paused_until, signals)
+    return PairSnapshot(*columns), signals
 
 
 def get_agreement(pair_id: int, *, session: Session) -> Agreement | None:
