@@ -115,6 +115,9 @@ class Agreement(SQLModel, table=True):
 
 
 class Goal(SQLModel, table=True):
+    # The sweep reads only open goals due near today: a few percent of a program's goals.
+    __table_args__ = (Index("ix_goal_status_due", "status", "due_on"),)
+
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True, ondelete="CASCADE")
     text: str = Field(max_length=500)
@@ -193,7 +196,10 @@ class HelpRequest(SQLModel, table=True):
 class Nudge(SQLModel, table=True):
     """The ledger: one row per nudge ever claimed. The unique key makes delivery exactly-once."""
 
-    __table_args__ = (Index("ix_nudge_status", "status"), Index("ix_nudge_recipient_sent", "recipient", "sent_at"))
+    # (status, claimed_at): the caps read the last days' deliveries and recovery the old open claims, both a
+    # range within a status; the ledger keeps every nudge ever sent, so neither may scan it.
+    __table_args__ = (Index("ix_nudge_status_claimed", "status", "claimed_at"),
+                      Index("ix_nudge_recipient_sent", "recipient", "sent_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=255)
