@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import logging
 import math
@@ -73,6 +74,24 @@ DELIVERY_WORKERS = 4
 HANDLED_EVENT_RETENTION = timedelta(days=7)
 # Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
 DEPARTED_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive_user"})
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold off Python's cycle collector while a sweep builds its decision.
+
+    At 100,000 pairs the decision allocates about a million small objects, freed by reference counting (they
+    form no cycles). Each allocation burst would trigger full collections that walk every live object, a
+    third of the decision's time. The pause lasts the decision only (seconds); what other threads leave in
+    cycles meanwhile is collected when it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -175,11 +194,13 @@ class NudgeService:
                 ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
                 session.commit()
         with self.ctx.session() as session:
-            state, stale = self._load_snapshot(session, now)
-            state, candidates = self._with_ledger_keys(session, state, now)
+            with collector_paused():
+                state, stale = self._load_snapshot(session, now)
+                state, candidates = self._with_ledger_keys(session, state, now)
             if not dry_run:
                 state, candidates = self._refresh_stale_zones(session, state, stale, now, candidates)
-            decided = plan(state, now, candidates)
+            with collector_paused():
+                decided = plan(state, now, candidates)
             if not dry_run:
                 for change in decided.changes:
                     ledger.apply_state_change(
