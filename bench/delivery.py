@@ -153,10 +153,7 @@ def measure(template: Path, workdir: Path, args: argparse.Namespace) -> dict[str
     services = make_services(url, fake.start())
     try:
         due = services.nudges.sweep(now=NOW, dry_run=True).due
-        with services.ctx.session() as session:
-            state, _people = services.nudges.load_state(session, NOW)
-        facts = {f.pair.id: f for f in state.pairs}
-        per_channel = Counter(services.nudges._conversation_of(n, facts.get(n.pair_id)) for n in due)
+        per_channel = Counter(services.nudges._conversation_of(n) for n in due)
         started = time.monotonic()
         sweeps = deliver_by_sweeps(services, started + args.max_seconds)
         ended = time.monotonic()

@@ -68,6 +68,9 @@ class ClosureReason(StrEnum):
 class Person(SQLModel, table=True):
     """A Slack user we have met, with what `users.info` told us (cached)."""
 
+    # Each sweep asks for the profiles due for a refresh: a small range, not all the program's people.
+    __table_args__ = (Index("ix_person_info_fetched", "info_fetched_at"),)
+
     slack_user_id: str = Field(primary_key=True, max_length=32)
     display_name: str = Field(default="", max_length=255)
     tz: str | None = Field(default=None, max_length=64)

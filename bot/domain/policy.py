@@ -20,9 +20,11 @@ Decisions, in one place:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,7 +58,9 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.AGREEMENT_PROMPT,
     NudgeKind.DIRECTION_PROMPT,
 )
-_RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
+# A candidate's place in the choosing order as one integer: its kind's priority, then its pair. Sorting on
+# a plain attribute spares a key tuple per candidate.
+_ORDER_OF_KIND = {kind: rank << 40 for rank, kind in enumerate(PRIORITY)}
 
 
 # The snapshot's many small records (PairSnapshot … Candidate) are slotted and not frozen: a sweep builds hundreds
@@ -144,7 +148,6 @@ class PairFacts:
     goals: tuple[GoalFacts, ...] = ()
     last_checkin: LastCheckin | None = None
     members: dict[str, MemberFacts] = field(default_factory=dict)
-    help_requested: bool = False
     has_goals: bool = False
 
     def __post_init__(self) -> None:
@@ -186,6 +189,7 @@ class DueNudge:
     role: str  # mentor | mentee | pair | coordinator | channel
     local_at: datetime  # now, in the zone whose working hours allowed it
     goal_id: int | None = None  # the goal a goal reminder is about
+    channel: str | None = None  # a group nudge's conversation, when the pair has one yet (for pacing)
 
     @property
     def is_group(self) -> bool:
@@ -253,28 +257,47 @@ def iso_week(day: date) -> str:
 
 def state_changes(state: ProgramState, now: datetime) -> list[StateChange]:
     """Return the status moves the clock makes: ended at the end date, resumed when a pause runs out."""
+    return decide(state, state.pairs, now).changes
+
+
+def _state_change(pair: PairView, today: date) -> StateChange | None:
+    if pair.phase == Phase.WINDING_UP and pair.status != PairStatus.ENDED and today > pair.ends_on:
+        return StateChange(pair.id or 0, PairStatus.ENDED, Phase.ENDED)
+    if pair.status == PairStatus.PAUSED and pair.paused_until is not None and today >= pair.paused_until:
+        return StateChange(pair.id or 0, PairStatus.ACTIVE)
+    return None
+
+
+@dataclass
+class Decision:
+    """What one pass over the pairs found: the status moves due, and every nudge that could go out now."""
+
+    changes: list[StateChange]
+    candidates: list[Candidate]
+
+
+def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> Decision:
+    """Decide each of `pairs` in turn, in one pass: they may be a stream that is read once and kept nowhere.
+
+    `state.pairs` is not read (pass it as `pairs` for a whole snapshot). Each pair's members must be in
+    `state.zones` by the time the pair comes by. No candidates when the workspace is quiet.
+    """
     today = now.astimezone(ZoneInfo(state.program_tz)).date()
-    changes = []
-    for facts in state.pairs:
-        pair = facts.pair
-        if pair.phase == Phase.WINDING_UP and pair.status != PairStatus.ENDED and today > pair.ends_on:
-            changes.append(StateChange(pair.id or 0, PairStatus.ENDED, Phase.ENDED))
-        elif pair.status == PairStatus.PAUSED and pair.paused_until is not None and today >= pair.paused_until:
-            changes.append(StateChange(pair.id or 0, PairStatus.ACTIVE))
-    return changes
-
-
-def _candidates(state: ProgramState, now: datetime, changes: list[StateChange]) -> list[Candidate]:
-    moved = {change.pair_id: change.status for change in changes}
     clock = _LocalClock(state, now)
+    changes: list[StateChange] = []
     candidates: list[Candidate] = []
-    for facts in state.pairs:
-        status = moved.get(facts.pair.id or 0, facts.pair.status)
-        if status != PairStatus.ACTIVE or facts.pair.phase == Phase.ENDED:
-            continue
-        candidates.extend(_pair_candidates(facts, state, now, clock))
-    candidates.extend(_summary_candidates(state, now))
-    return candidates
+    for facts in pairs:
+        pair = facts.pair
+        status = pair.status
+        change = _state_change(pair, today)
+        if change is not None:
+            changes.append(change)
+            status = change.status
+        if status == PairStatus.ACTIVE and pair.phase != Phase.ENDED and not state.quiet:
+            candidates.extend(_pair_candidates(facts, state, now, clock))
+    if not state.quiet:
+        candidates.extend(_summary_candidates(state, now))
+    return Decision(changes, candidates)
 
 
 class _LocalClock:
@@ -303,14 +326,8 @@ class _LocalClock:
 
 
 def candidate_nudges(state: ProgramState, now: datetime) -> list[Candidate]:
-    """Return every nudge that could go out now, before the ledger and the caps are consulted.
-
-    They do not depend on `ledger_keys`: the service looks their keys up in the ledger, then hands them
-    back to `plan` so a sweep builds them once.
-    """
-    if state.quiet:
-        return []
-    return _candidates(state, now, state_changes(state, now))
+    """Return every nudge that could go out now, before the ledger and the caps are consulted."""
+    return decide(state, state.pairs, now).candidates
 
 
 def candidate_keys(state: ProgramState, now: datetime) -> frozenset[str]:
@@ -318,17 +335,17 @@ def candidate_keys(state: ProgramState, now: datetime) -> frozenset[str]:
     return frozenset(c.nudge.key for c in candidate_nudges(state, now))
 
 
-def plan(state: ProgramState, now: datetime, candidates: list[Candidate] | None = None) -> Plan:
+def plan(state: ProgramState, now: datetime, decision: Decision | None = None) -> Plan:
     """Return the state changes due now and the nudges to send now, after every rule and limit.
 
     Args:
-        candidates: `candidate_nudges(state, now)` when the caller already has them.
+        decision: `decide(state, pairs, now)` when the caller already made it (the ledger keys of its
+            candidates in `state.ledger_keys`); by default, it is made from `state.pairs`.
     """
-    changes = state_changes(state, now)
+    decision = decision if decision is not None else decide(state, state.pairs, now)
     if state.quiet:
-        return Plan([], changes)
-    return Plan(_choose(candidates if candidates is not None else _candidates(state, now, changes), state, now),
-                changes)
+        return Plan([], decision.changes)
+    return Plan(_choose(decision.candidates, state, now), decision.changes)
 
 
 def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
@@ -343,6 +360,7 @@ def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
 class Candidate:
     nudge: DueNudge
     audience: tuple[str, ...]  # the pair members it reaches (for the caps); empty for coordinators and channels
+    order: int  # priority of its kind, then its pair id; candidates of one pair and kind keep the order built
 
 
 _ONE_DAY = timedelta(days=1)
@@ -380,15 +398,16 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
         if _is_snoozed(member, now) or kind in member.stopped_kinds:
             return
         due = DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, period, role, local, goal_id)
-        out.append(Candidate(due, (person,)))
+        out.append(Candidate(due, (person,), _ORDER_OF_KIND[kind] + pair_id))
 
     def group(kind: NudgeKind, period: str) -> None:
         # The caller has checked the mentee's working hours and the window.
         for member in (mentor_state, mentee_state):
             if _is_snoozed(member, now) or kind in member.stopped_kinds:
                 return
-        due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local)
-        out.append(Candidate(due, (mentor, mentee)))
+        due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local,
+                       channel=pair.channel_id)
+        out.append(Candidate(due, (mentor, mentee), _ORDER_OF_KIND[kind] + pair_id))
 
     for person, role, local, working, today, member in (
             (mentor, "mentor", mentor_local, mentor_working, mentor_today, mentor_state),
@@ -444,7 +463,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
             period = f"since{anchor_day.isoformat()}"
             due = DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, period), pair_id, coordinator,
                            NudgeKind.AT_RISK, period, "coordinator", local_c)
-            out.append(Candidate(due, ()))
+            out.append(Candidate(due, (), _ORDER_OF_KIND[NudgeKind.AT_RISK] + pair_id))
     return out
 
 
@@ -458,7 +477,7 @@ def _summary_candidates(state: ProgramState, now: datetime) -> list[Candidate]:
     period = iso_week(local.date())
     due = DueNudge(nudge_key(PROGRAM, state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period), None,
                    state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period, "channel", local)
-    return [Candidate(due, ())]
+    return [Candidate(due, (), _ORDER_OF_KIND[NudgeKind.WEEKLY_SUMMARY])]
 
 
 def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
@@ -488,7 +507,7 @@ def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> 
     so neither is checked again here: at 150,000 candidates that would cost a tenth of the sweep.
     """
     week_ago = now - timedelta(days=7)
-    day_counts: dict[str, int] = defaultdict(int)
+    reached_today: set[str] = set()
     week_counts: dict[str, int] = defaultdict(int)
     today_by_zone: dict[str | None, tuple[datetime, datetime]] = {}
     for delivery in state.deliveries:
@@ -500,18 +519,20 @@ def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> 
         if today is None:
             today = today_by_zone[tz] = _local_day_bounds(now, zone_of(tz, state.program_tz))
         if today[0] <= at < today[1]:
-            day_counts[person] += 1
+            reached_today.add(person)
 
     chosen: list[DueNudge] = []
     claimed = state.ledger_keys
-    ordered = sorted((c for c in candidates if c.nudge.key not in claimed),
-                     key=lambda c: (_RANK[c.nudge.kind], c.nudge.pair_id or 0, c.nudge.key))
-    for candidate in ordered:
-        nudge = candidate.nudge
-        if any(day_counts[p] >= 1 or week_counts[p] >= state.max_dms_per_week for p in candidate.audience):
-            continue
-        for person in candidate.audience:
-            day_counts[person] += 1
-            week_counts[person] += 1
-        chosen.append(nudge)
+    weekly = state.max_dms_per_week
+    # Sorted is stable: candidates of one kind and pair stay in the order they were built (mentor first,
+    # goals by id), so the same snapshot always gives the same choice.
+    for candidate in sorted((c for c in candidates if c.nudge.key not in claimed), key=attrgetter("order")):
+        audience = candidate.audience
+        if audience:
+            if any(p in reached_today or week_counts[p] >= weekly for p in audience):
+                continue
+            for person in audience:
+                reached_today.add(person)
+                week_counts[person] += 1
+        chosen.append(candidate.nudge)
     return chosen

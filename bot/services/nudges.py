@@ -28,15 +28,15 @@ from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_messag
 from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
-from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair
+from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
 from bot.domain.policy import (
     GROUP,
-    Candidate,
+    Decision,
     DueNudge,
-    GoalFacts,
     PairFacts,
+    PairView,
     ProgramState,
-    candidate_nudges,
+    decide,
     nudge_key,
     plan,
 )
@@ -49,7 +49,7 @@ from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
 from bot.store import nudges as ledger
-from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs
+from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs, read_program
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -100,7 +100,7 @@ class SweepResult:
 
     due: list[DueNudge] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # claimed by another sweep
+    skipped: list[str] = field(default_factory=list)  # claimed by another sweep, or no longer applies
     retry_later: list[str] = field(default_factory=list)
     undeliverable: list[str] = field(default_factory=list)
     state_changes: int = 0
@@ -125,32 +125,22 @@ class NudgeService:
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
-    def load_state(self, session: Session, now: datetime) -> tuple[ProgramState, list[str]]:
-        """Return the program snapshot, with the ledger keys of every candidate (eight statements in all), and
-        the people in it whose Slack profile is due for a refresh."""
-        state, stale = self._load_snapshot(session, now)
-        state, _candidates = self._with_ledger_keys(session, state, now)
-        return state, stale
+    def load_state(self, session: Session, now: datetime) -> ProgramState:
+        """Return the whole program snapshot, with the ledger keys of every candidate (seven statements)."""
+        state = load_program_state(**self._read_arguments(session, now))
+        return self._with_ledger_keys(session, state, decide(state, state.pairs, now))
 
-    def _load_snapshot(self, session: Session, now: datetime) -> tuple[ProgramState, list[str]]:
+    def _read_arguments(self, session: Session, now: datetime) -> dict[str, object]:
         settings = self.ctx.settings
-        return load_program_state(
-            session=session,
-            now=now,
-            program_tz=settings.timezone,
-            summary_channel=settings.summary_channel,
-            coordinators=tuple(settings.coordinators),
-            max_dms_per_week=settings.max_dms_per_week,
-            info_stale_before=now - INFO_MAX_AGE,
-        )
+        return {"session": session, "now": now, "program_tz": settings.timezone,
+                "summary_channel": settings.summary_channel, "coordinators": tuple(settings.coordinators),
+                "max_dms_per_week": settings.max_dms_per_week}
 
     @staticmethod
-    def _with_ledger_keys(session: Session, state: ProgramState, now: datetime
-                          ) -> tuple[ProgramState, list[Candidate]]:
-        """Return `state` with the ledger keys of its candidates, and the candidates (built once a sweep)."""
-        candidates = candidate_nudges(state, now)
-        keys = ledger.claimed_keys(frozenset(c.nudge.key for c in candidates), session=session)
-        return replace(state, ledger_keys=keys), candidates
+    def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
+        """Return `state` with the ledger keys of the decision's candidates (one statement)."""
+        keys = ledger.claimed_keys(frozenset(c.nudge.key for c in decision.candidates), session=session)
+        return replace(state, ledger_keys=keys)
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
         """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
@@ -193,14 +183,16 @@ class NudgeService:
             with self.ctx.session() as session:
                 ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
                 session.commit()
+            # Before the decision, so it reads today's zones and leaves out the pairs of people who left.
+            self._refresh_stale_people(now)
         with self.ctx.session() as session:
             with collector_paused():
-                state, stale = self._load_snapshot(session, now)
-                state, candidates = self._with_ledger_keys(session, state, now)
-            if not dry_run:
-                state, candidates = self._refresh_stale_zones(session, state, stale, now, candidates)
-            with collector_paused():
-                decided = plan(state, now, candidates)
+                # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
+                state, pairs = read_program(**self._read_arguments(session, now))
+                decision = decide(state, pairs, now)
+                state = self._with_ledger_keys(session, state, decision)
+                decided = plan(state, now, decision)
+                del decision, state
             if not dry_run:
                 for change in decided.changes:
                     ledger.apply_state_change(
@@ -212,59 +204,46 @@ class NudgeService:
         result.state_changes = len(decided.changes)
         if dry_run:
             return result
-        facts = {f.pair.id: f for f in state.pairs}
-        pacer = Pacer((self._conversation_of(n, facts.get(n.pair_id)), n) for n in decided.nudges)
-        self._send_paced(pacer, facts, result, now, holder=holder, elapsed=time.monotonic() - started)
+        pacer = Pacer((self._conversation_of(n), n) for n in decided.nudges)
+        self._send_paced(pacer, result, now, holder=holder, elapsed=time.monotonic() - started)
         if result.sent or result.undeliverable:
             logger.info("sweep at %s: %d sent, %d undeliverable, %d skipped, %d to retry", now.isoformat(),
                         len(result.sent), len(result.undeliverable), len(result.skipped), len(result.retry_later))
         return result
 
-    def _refresh_stale_zones(
-        self, session: Session, state: ProgramState, stale: list[str], now: datetime,
-        candidates: list[Candidate],
-    ) -> tuple[ProgramState, list[Candidate]]:
-        """Ask Slack again about people whose cached zone is older than a week (only those: sweeps stay fast)."""
-        # Coordinators we have never met are looked up too, so at-risk alerts follow their own zone.
-        stale = stale + [c for c in self.ctx.settings.coordinators if c not in state.zones]
-        if not stale:
-            return state, candidates
-        zones = dict(state.zones)
+    def _refresh_stale_people(self, now: datetime) -> None:
+        """Ask Slack again about people whose cached profile is older than a week (only those: sweeps stay
+        fast), and coordinators we have never met, so at-risk alerts follow their own zone. The pairs of
+        people Slack says were deactivated are paused, and coordinators told."""
+        coordinators = tuple(self.ctx.settings.coordinators)
+        with self.ctx.session() as session:
+            stale = ledger.stale_people(session=session, before=now - INFO_MAX_AGE, coordinators=coordinators)
         departed: list[str] = []
         for user_id in stale:
             # One short transaction per person: a parallel sweep refreshing the same person never blocks us.
             with self.ctx.session() as own:
                 try:
                     person = self.services.people.get_person(own, user_id, now)
-                    zones[user_id] = person.tz
-                    if person.is_deleted and user_id not in self.ctx.settings.coordinators:
+                    if person.is_deleted and user_id not in coordinators:
                         departed.append(user_id)
                     own.commit()
                 except IntegrityError:
                     own.rollback()  # another sweep recorded this person at the same moment; its answer will do
                 except SlackCallFailed as problem:
-                    if problem.code in DEPARTED_ERRORS and user_id not in self.ctx.settings.coordinators:
+                    if problem.code in DEPARTED_ERRORS and user_id not in coordinators:
                         departed.append(user_id)
                     else:  # keep the cached zone; Slack may answer next time
                         logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
-        state = replace(state, zones=zones)
-        if departed:
-            state = self._set_departed_aside(state, departed, now)
-        return self._with_ledger_keys(session, state, now)
-
-    def _set_departed_aside(self, state: ProgramState, departed: list[str], now: datetime) -> ProgramState:
-        """Pause the pairs of people Slack says were deactivated, tell coordinators, drop them from this plan."""
-        gone: set[int] = set()
         for person_id in departed:
-            paused = set(self._pause_departed(person_id))
-            for facts in state.pairs:
-                if facts.pair.id in paused:
-                    self._report_undeliverable(facts, person_id, "user_deactivated", now, paused=True)
-            gone |= paused
-        return replace(state, pairs=tuple(f for f in state.pairs if f.pair.id not in gone))
+            for pair_id in self._pause_departed(person_id):
+                with self.ctx.session() as session:
+                    pair = session.get(Pair, pair_id)
+                    session.expunge_all()
+                if pair is not None:
+                    self._report_undeliverable(pair, person_id, "user_deactivated", now, paused=True)
 
-    def _send_paced(self, pacer: Pacer[DueNudge], facts: dict[int | None, PairFacts], result: SweepResult,
-                    now: datetime, *, holder: str | None, elapsed: float) -> None:
+    def _send_paced(self, pacer: Pacer[DueNudge], result: SweepResult, now: datetime, *, holder: str | None,
+                    elapsed: float) -> None:
         """Deliver the pacer's nudges at Slack's pace per conversation, noting each outcome in `result`.
 
         Up to `self.workers` conversations are posted to at once (a post waits on Slack's round trip, so
@@ -297,7 +276,7 @@ class NudgeService:
                 step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
                 if isinstance(step, tuple):
                     conversation, nudge = step
-                    future = pool.submit(self._deliver, nudge, facts.get(nudge.pair_id), now, claimed_at=claimed_at)
+                    future = pool.submit(self._deliver, nudge, now, claimed_at=claimed_at)
                     in_flight[future] = step
                     continue
                 if not in_flight:
@@ -338,17 +317,27 @@ class NudgeService:
                      "undeliverable": result.undeliverable}[outcome].append(nudge.key)
 
     @staticmethod
-    def _conversation_of(nudge: DueNudge, facts: PairFacts | None) -> str:
+    def _conversation_of(nudge: DueNudge) -> str:
         """Name the conversation a nudge goes to, without asking Slack (a group DM may have no id yet)."""
-        if nudge.is_group and facts is not None:
-            return facts.pair.channel_id or f"group:{facts.pair.mentor_id},{facts.pair.mentee_id}"
+        if nudge.is_group:
+            return nudge.channel or f"pair:{nudge.pair_id}"
         return nudge.recipient  # one DM per person; a channel id is its own conversation
 
-    def _deliver(self, nudge: DueNudge, facts: PairFacts | None, now: datetime, *, claimed_at: datetime) -> str:
+    def _deliver(self, nudge: DueNudge, now: datetime, *, claimed_at: datetime) -> str:
         """Claim, send and record one nudge; return sent | skipped | retry | undeliverable | auth.
 
         Raises SlackCallFailed("ratelimited") on a 429, with the claim released, for the caller to pace.
         """
+        facts = None
+        if nudge.pair_id is not None:
+            with self.ctx.session() as session:
+                facts = ledger.read_pair(nudge.pair_id, session=session)
+            gone = facts is None or facts.pair.status != PairStatus.ACTIVE or (
+                nudge.goal_id is not None and all(g.id != nudge.goal_id for g in facts.goals))
+            if gone:
+                # Paused, ended or erased since the decision (say, a member left during this sweep), or its
+                # goal closed: the nudge no longer applies. Unclaimed, so it is decided afresh next time.
+                return "skipped"
         with self.ctx.session() as session:
             claimed = ledger.claim_nudge(
                 session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,
@@ -474,7 +463,7 @@ class NudgeService:
             logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient,
                          problem.code)
         else:
-            self._report_undeliverable(facts, nudge.recipient, problem.code, now, paused=paused)
+            self._report_undeliverable(facts.pair, nudge.recipient, problem.code, now, paused=paused)
         return "undeliverable"
 
     def _has_left(self, user_id: str, now: datetime) -> bool:
@@ -499,11 +488,11 @@ class NudgeService:
         return paused
 
     def _report_undeliverable(
-        self, facts: PairFacts, recipient: str, reason: str, now: datetime, *, paused: bool = False
+        self, pair: PairView, recipient: str, reason: str, now: datetime, *, paused: bool = False
     ) -> None:
         """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
-        pair_id = facts.pair.id or 0
-        notice = build_undeliverable_notice(NudgeFacts(pair=facts.pair), recipient, reason, paused=paused)
+        pair_id = pair.id or 0
+        notice = build_undeliverable_notice(NudgeFacts(pair=pair), recipient, reason, paused=paused)
         for coordinator in self.ctx.settings.coordinators:
             key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, recipient)
             with self.ctx.session() as session:
@@ -537,19 +526,14 @@ class NudgeService:
     def _message_for(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> Reply:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
             return self._summary_reply(now)
-        assert facts is not None  # every other kind belongs to a pair the policy saw
+        assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
         today = nudge.local_at.date()
         last_met = facts.last_checkin.met_on if facts.last_checkin else None
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)
-        listed: tuple[GoalFacts, ...] = ()
-        if nudge.kind in GOAL_LISTING_KINDS and facts.has_goals:
-            # The snapshot holds only goals near their date; the message lists all the open ones.
-            with self.ctx.session() as session:
-                listed = ledger.open_goals(facts.pair.id or 0, session=session)
         return build_nudge_message(nudge, NudgeFacts(
             pair=facts.pair,
             goal=goal,
-            open_goals=listed,
+            open_goals=facts.goals if nudge.kind in GOAL_LISTING_KINDS else (),
             last_met_on=last_met,
             next_meeting_on=facts.last_checkin.next_meeting_on if facts.last_checkin else None,
             days_silent=days_silent(facts.pair, last_met, today),

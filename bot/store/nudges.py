@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from sys import intern
@@ -77,20 +78,20 @@ class _Statements:
     """The snapshot's statements, built once: a sweep runs every few minutes, and building is not free."""
 
     pairs: Any
+    one_pair: Any
     coordinators: Any
     goals: Any
     members: Any
-    help: Any
     keys: Any
     recent: Any
     quiet: Any
+    stale: Any
 
 
 @cache
 def _statements() -> _Statements:
     live_ids = select(Pair.id).where(Pair.status != PairStatus.ENDED)
     since = bindparam("since")
-    stale_before = bindparam("stale_before")
     given_keys = func.json_each(bindparam("keys")).table_valued("value")
     mentor = aliased(Person, name="mentor")
     mentee = aliased(Person, name="mentee")
@@ -104,28 +105,30 @@ def _statements() -> _Statements:
         .correlate(Pair)
         .scalar_subquery()
     )
-
-    def stale(person: Any) -> Any:
-        # Decided in SQL: parsing 200,000 timestamps only to compare them would cost more than the query.
-        return or_(person.info_fetched_at.is_(None), person.info_fetched_at < stale_before)
-
-    return _Statements(
-        # One row per live pair with everything the policy reads about it but goals and member states:
-        # one statement and one pass, where a query per table cost several times as much at 100,000 pairs.
-        pairs=select(
+    # One row per pair with everything the policy reads about it but goals and member states: one statement
+    # and one pass, where a query per table cost several times as much at 100,000 pairs.
+    pair_rows = (
+        select(
             Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.cadence_days,  # type: ignore[call-overload]
             Pair.started_on, Pair.ends_on, Pair.channel_id, Pair.paused_until,
-            mentor.tz, stale(mentor), mentee.tz, stale(mentee), Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
-            latest.met_on, latest.next_meeting_on, latest.created_at,
+            mentor.tz, mentee.tz, Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
+            latest.met_on, latest.next_meeting_on,
             exists().where(Goal.pair_id == Pair.id),  # type: ignore[arg-type]
         )
         .join(mentor, mentor.slack_user_id == Pair.mentor_id, isouter=True)
         .join(mentee, mentee.slack_user_id == Pair.mentee_id, isouter=True)
         .join(Agreement, Agreement.pair_id == Pair.id, isouter=True)  # type: ignore[arg-type]
         .join(latest, latest.id == latest_id, isouter=True)
-        .where(Pair.status != PairStatus.ENDED)
-        .order_by(Pair.id),
-        coordinators=select(Person.slack_user_id, Person.tz, stale(Person)).where(
+    )
+    never_or_before = or_(Person.info_fetched_at.is_(None), Person.info_fetched_at < bindparam("before"))  # type: ignore[operator,union-attr]
+    live_member = or_(
+        exists().where(Pair.mentor_id == Person.slack_user_id, Pair.status != PairStatus.ENDED),
+        exists().where(Pair.mentee_id == Person.slack_user_id, Pair.status != PairStatus.ENDED),
+    )
+    return _Statements(
+        pairs=pair_rows.where(Pair.status != PairStatus.ENDED).order_by(Pair.id),
+        one_pair=pair_rows.where(Pair.id == bindparam("pair_id")),
+        coordinators=select(Person.slack_user_id, Person.tz).where(
             Person.slack_user_id.in_(bindparam("coordinators", expanding=True))  # type: ignore[attr-defined]
         ),
         # Only goals a reminder could be about today: open, due within reach (others are read when a
@@ -141,9 +144,6 @@ def _statements() -> _Statements:
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
         ).where(MemberState.pair_id.in_(live_ids)),  # type: ignore[attr-defined]
-        help=select(HelpRequest.pair_id, func.max(HelpRequest.created_at))
-        .where(HelpRequest.pair_id.in_(live_ids))  # type: ignore[attr-defined]
-        .group_by(HelpRequest.pair_id),
         # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
@@ -152,6 +152,11 @@ def _statements() -> _Statements:
         .join(Pair, Pair.id == Nudge.pair_id, isouter=True)  # type: ignore[arg-type]
         .where(Nudge.claimed_at >= since, Nudge.status.in_(_COUNTED)),  # type: ignore[attr-defined]
         quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET),
+        # People whose Slack profile is due for a refresh: members of live pairs, and the coordinators.
+        stale=select(Person.slack_user_id).where(
+            never_or_before,
+            or_(live_member, Person.slack_user_id.in_(bindparam("coordinators", expanding=True))),  # type: ignore[attr-defined]
+        ).order_by(Person.slack_user_id),
     )
 
 
@@ -160,7 +165,7 @@ BATCH = 10_000
 NO_MEMBERS: dict[str, MemberFacts] = {}
 
 
-def load_program_state(
+def read_program(
     *,
     session: Session,
     now: datetime,
@@ -168,39 +173,24 @@ def load_program_state(
     summary_channel: str | None,
     coordinators: tuple[str, ...],
     max_dms_per_week: int,
-    info_stale_before: datetime,
-) -> tuple[ProgramState, list[str]]:
-    """Return the policy's snapshot (without ledger keys: see `claimed_keys`) and the people it names whose
-    Slack profile was fetched before `info_stale_before` (or never).
+) -> tuple[ProgramState, Iterator[PairFacts]]:
+    """Return the policy's snapshot without its pairs (and without ledger keys: see `claimed_keys`), and the
+    pairs as a stream to read once, in id order, while `session` is open.
 
-    Seven statements, however many pairs there are. Rows come as plain tuples fetched in bulk: at 100,000
-    pairs ORM objects and row-by-row fetching cost several times the SQL itself.
+    The sweep decides each pair as it streams by and keeps none: at 100,000 pairs holding them all cost
+    about 100 MB. The snapshot's `zones` fills in as the stream passes each pair's members.
+    Seven statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
+    batches: ORM objects and row-by-row fetching cost several times the SQL itself.
     """
     q = _statements()
-    connection = session.connection()
-    run = connection.execute
-
-    def stream(statement: Any, parameters: dict[str, Any] | None = None) -> Any:
-        # Fetched in batches: the whole result of a big query held at once, as rows, costs more memory than
-        # everything built from it.
-        return run(statement.execution_options(yield_per=BATCH), parameters or {})
-
-    zones: dict[str, str | None] = {}
-    stale: set[str] = set()
-    for uid, tz, is_stale in run(q.coordinators, {"coordinators": list(coordinators),
-                                                   "stale_before": info_stale_before}).all():
-        zones[uid] = tz
-        if is_stale:
-            stale.add(uid)
-    # The driver builds a new date object per row; a program's dates repeat (a few hundred distinct days),
-    # so each is kept once.
-    same = {}.setdefault
+    run = session.connection().execute
+    zones: dict[str, str | None] = dict(run(q.coordinators, {"coordinators": list(coordinators)}).all())
     goals: dict[int, list[GoalFacts]] = defaultdict(list)
     today = now.date()  # a local date is within a day of it, whatever the zone
     reach = {"due_from": today - timedelta(days=GOAL_OVERDUE_WINDOW + 2),
              "due_to": today + timedelta(days=GOAL_SOON_DAYS + 2)}
-    for goal_id, pair_id, text, due_on, status in stream(q.goals, reach):
-        goals[pair_id].append(GoalFacts(goal_id, text, same(due_on, due_on), intern(status)))
+    for goal_id, pair_id, text, due_on, status in _stream(run, q.goals, reach):
+        goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
     for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
         members[pair_id][person_id] = MemberFacts(
@@ -210,45 +200,16 @@ def load_program_state(
             stopped_kinds=frozenset(k for k in stopped.split(",") if k),
             last_response_at=_aware(responded),
         )
-    helped = dict(run(q.help).all())
-    since = now - timedelta(days=8)
     deliveries: list[Delivery] = []
-    for recipient, at, mentor_id, mentee_id in stream(q.recent, {"since": since}):
+    for recipient, at, mentor_id, mentee_id in _stream(run, q.recent, {"since": now - timedelta(days=8)}):
         at = _aware(at)
         if recipient != GROUP:
             deliveries.append(Delivery(recipient, at))
         else:
             deliveries.extend(Delivery(person, at) for person in (mentor_id, mentee_id) if person)
     quiet = run(q.quiet).scalar_one_or_none() == "on"
-
-    facts = []
-    for (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
-         mentor_tz, mentor_stale, mentee_tz, mentee_stale, agreed, met_on, next_on, logged_at, goal_set) in stream(
-            q.pairs, {"stale_before": info_stale_before}):
-        # A driver returns a new string per row; the few distinct zones, phases and statuses are shared instead.
-        zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
-        zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
-        if mentor_stale:
-            stale.add(mentor_id)
-        if mentee_stale:
-            stale.add(mentee_id)
-        help_at = helped.get(pair_id)
-        open_help = help_at is not None and (met_on is None or _aware(help_at) > _aware(logged_at))
-        facts.append(
-            PairFacts(
-                pair=PairSnapshot(pair_id, mentor_id, mentee_id, intern(phase), intern(status), cadence,
-                             same(started_on, started_on), same(ends_on, ends_on), channel_id,
-                             same(paused_until, paused_until)),
-                has_agreement=bool(agreed),
-                goals=tuple(goals.get(pair_id, ())),
-                last_checkin=LastCheckin(same(met_on, met_on), same(next_on, next_on)) if met_on is not None else None,
-                members=members.get(pair_id, NO_MEMBERS),
-                help_requested=open_help,
-                has_goals=bool(goal_set),
-            )
-        )
     state = ProgramState(
-        pairs=tuple(facts),
+        pairs=(),
         zones=zones,
         deliveries=tuple(deliveries),
         quiet=quiet,
@@ -257,7 +218,67 @@ def load_program_state(
         coordinators=coordinators,
         max_dms_per_week=max_dms_per_week,
     )
-    return state, sorted(stale)
+
+    def pairs() -> Iterator[PairFacts]:
+        for row in _stream(run, q.pairs):
+            yield _pair_facts(row, zones, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS))
+
+    return state, pairs()
+
+
+def load_program_state(**read: Any) -> ProgramState:
+    """Return the whole snapshot, pairs included (the arguments of `read_program`): for readers that look
+    at the pairs more than once; the sweep streams them."""
+    state, pairs = read_program(**read)
+    return replace(state, pairs=tuple(pairs))
+
+
+def read_pair(pair_id: int, *, session: Session) -> PairFacts | None:
+    """Return one pair's facts as a nudge message reads them, with all its open goals; None if it is gone.
+
+    The sweep keeps no pair, so a nudge reads its pair again when it is sent (and says what is true then).
+    Member states are left out: no message shows them.
+    """
+    run = session.connection().execute
+    row = run(_statements().one_pair, {"pair_id": pair_id}).first()
+    if row is None:
+        return None
+    return _pair_facts(row, {}, open_goals(pair_id, session=session), NO_MEMBERS)
+
+
+def _stream(run: Any, statement: Any, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
+    # Fetched in batches: the whole result of a big query held at once, as rows, costs more memory than
+    # everything built from it; and taken a batch at a time, as iterating row by row costs a call per row.
+    for batch in run(statement.execution_options(yield_per=BATCH), parameters or {}).partitions():
+        yield from batch
+
+
+def _pair_facts(row: Any, zones: dict[str, str | None], goals: Any, members: dict[str, MemberFacts]) -> PairFacts:
+    """Build a pair's facts from its row of the pair statements, noting its members' zones in `zones`."""
+    (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
+     mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set) = row
+    # The zones outlive the stream (the caps read them), and a driver returns a new string per row: the few
+    # distinct zones are shared instead.
+    zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
+    zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
+    return PairFacts(
+        pair=PairSnapshot(pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id,
+                          paused_until),
+        has_agreement=bool(agreed),
+        goals=tuple(goals),
+        last_checkin=LastCheckin(met_on, next_on) if met_on is not None else None,
+        members=members,
+        has_goals=bool(goal_set),
+    )
+
+
+def stale_people(*, session: Session, before: datetime, coordinators: tuple[str, ...]) -> list[str]:
+    """Return who the sweep should ask Slack about again: members of live pairs and coordinators whose
+    profile was fetched before `before` (or never), and coordinators we have never met."""
+    run = session.connection().execute
+    stale = list(run(_statements().stale, {"before": before, "coordinators": list(coordinators)}).scalars())
+    known = set(run(_statements().coordinators, {"coordinators": list(coordinators)}).scalars())
+    return stale + [c for c in coordinators if c not in known]
 
 
 def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:

@@ -1,4 +1,4 @@
-"""indexes for the sweep: open goals by due date, ledger rows by status and claim time
+"""indexes for the sweep: open goals by due date, ledger rows by status and claim time, stale profiles
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.create_index('ix_person_info_fetched', ['info_fetched_at'], unique=False)
     with op.batch_alter_table('goal', schema=None) as batch_op:
         batch_op.create_index('ix_goal_status_due', ['status', 'due_on'], unique=False)
     with op.batch_alter_table('nudge', schema=None) as batch_op:
@@ -30,3 +32,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_nudge_status_claimed')
     with op.batch_alter_table('goal', schema=None) as batch_op:
         batch_op.drop_index('ix_goal_status_due')
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index('ix_person_info_fetched')
