@@ -267,7 +267,7 @@ def test_stop_reminding_me_pressed_in_slack_stops_that_kind_for_that_person(serv
 def _due(kind: NudgeKind, recipient: str, role: str, goal_id: int | None = None):  # type: ignore[no-untyped-def]
     from bot.domain.policy import DueNudge
 
-    return DueNudge(f"1:{recipient}:{kind}:x", 1, recipient, kind, "x", role, NOW, goal_id)
+    return DueNudge(f"1:{recipient}:{kind}:x", 1, recipient, kind, role, NOW, goal_id)
 
 
 def test_meeting_preparation_asks_the_mentor_and_the_mentee_different_things():
@@ -339,3 +339,34 @@ def test_a_goal_far_from_its_date_still_counts_as_direction_set(services, engine
     due = services.nudges.sweep(now=NOW, dry_run=True).due
     prompted = {n.pair_id for n in due if n.kind == NudgeKind.DIRECTION_PROMPT}
     assert prompted == {pairs[False]}
+
+
+def _sent(engine, *, key: str, recipient: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        session.add(Nudge(key=key, pair_id=None, recipient=recipient, kind="how_is_it_going", period="p",
+                          status=NudgeStatus.SENT, claimed_at=at, claimed_by="earlier", sent_at=at, attempts=1))
+        session.commit()
+
+
+@pytest.mark.parametrize(("days_ago", "capped"), [((3, 4, 5), True), ((4, 5), False), ((1, 9, 10), False)])
+def test_the_weekly_cap_counts_what_the_ledger_sent_in_the_past_seven_days(
+        services, engine, one_pair, days_ago, capped):
+    # The sweep reads the far days as counts and the near ones one by one; both count towards the week.
+    for n, days in enumerate(days_ago):
+        _sent(engine, key=f"earlier:{n}", recipient=MENTEE, at=NOW.replace(day=NOW.day - days, hour=14))
+    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    assert sorted(n.recipient for n in due) == ([MENTOR] if capped else [MENTEE, MENTOR])
+
+
+def test_a_nudge_whose_pair_was_paused_after_the_decision_is_not_sent(services, fake_slack, engine, one_pair):
+    # The mentor left: their prompt (first, by pair order) fails and pauses the pair; the mentee's prompt, decided
+    # in the same sweep, reads its pair again before it goes and stays unsent and unclaimed.
+    del fake_slack.users[MENTOR]
+    fake_slack.fail("chat.postMessage", error="user_not_found", times=1)
+    result = services.nudges.sweep(now=NOW)
+    assert sorted(n.recipient for n in result.due) == [MENTEE, MENTOR]
+    assert dms(fake_slack, MENTEE) == []
+    assert [k.split(":")[1] for k in result.skipped] == [MENTEE]
+    with Session(engine) as session:
+        assert session.get(Pair, one_pair).status == PairStatus.PAUSED
+    assert [r.recipient for r in ledger(engine) if r.kind == NudgeKind.HOW_IS_IT_GOING] == [MENTOR]

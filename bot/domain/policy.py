@@ -58,12 +58,10 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.AGREEMENT_PROMPT,
     NudgeKind.DIRECTION_PROMPT,
 )
-# A candidate's place in the choosing order as one integer: its kind's priority, then its pair. Sorting on
-# a plain attribute spares a key tuple per candidate.
-_ORDER_OF_KIND = {kind: rank << 40 for rank, kind in enumerate(PRIORITY)}
+_RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
 
 
-# The snapshot's many small records (PairSnapshot … Candidate) are slotted and not frozen: a sweep builds hundreds
+# The snapshot's many small records (PairSnapshot … DueNudge) are slotted and not frozen: a sweep builds hundreds
 # of thousands of them, a frozen dataclass costs four times as much to build, and nothing changes them.
 
 
@@ -149,6 +147,9 @@ class PairFacts:
     last_checkin: LastCheckin | None = None
     members: dict[str, MemberFacts] = field(default_factory=dict)
     has_goals: bool = False
+    # (mentor's, mentee's) IANA zones when the reader has them at hand (the sweep's stream), so the program's
+    # zones need not hold 200,000 people; otherwise `ProgramState.zones` has them.
+    member_zones: tuple[str | None, str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.goals:
@@ -169,9 +170,14 @@ class Delivery:
 @dataclass(frozen=True)
 class ProgramState:
     pairs: tuple[PairFacts, ...]
+    # IANA zone (None: unknown) of the coordinators and of whoever the caps need a local day for; a pair's
+    # members' zones may come with the pair instead (PairFacts.member_zones).
     zones: dict[str, str | None] = field(default_factory=dict)
     ledger_keys: frozenset[str] = frozenset()  # keys already claimed (at least those of candidate_keys)
     deliveries: tuple[Delivery, ...] = ()
+    # Per person, deliveries of the past 7 days that cannot be on anyone's local today (more than a day
+    # away): all the weekly cap needs of them, where a Delivery each costs more at 100,000 pairs.
+    earlier_this_week: dict[str, int] = field(default_factory=dict)
     quiet: bool = False
     program_tz: str = "UTC"
     summary_channel: str | None = None
@@ -181,15 +187,23 @@ class ProgramState:
 
 @dataclass(slots=True)
 class DueNudge:
-    key: str
+    """A nudge that could go out now (a candidate), or will (chosen). A sweep builds one per candidate, 150,000
+    at 100,000 pairs, so it holds nothing it can derive: the period is the key's last part."""
+
+    key: str  # pair:recipient:kind:period (see `nudge_key`)
     pair_id: int | None
     recipient: str  # a user id, GROUP, or the summary channel id
     kind: NudgeKind
-    period: str
     role: str  # mentor | mentee | pair | coordinator | channel
     local_at: datetime  # now, in the zone whose working hours allowed it
     goal_id: int | None = None  # the goal a goal reminder is about
     channel: str | None = None  # a group nudge's conversation, when the pair has one yet (for pacing)
+    audience: tuple[str, ...] = ()  # the pair members it reaches (for the caps); none for coordinators, channels
+    rank: int = 0  # its kind's place in PRIORITY
+
+    @property
+    def period(self) -> str:
+        return self.key.rpartition(":")[2]
 
     @property
     def is_group(self) -> bool:
@@ -273,19 +287,19 @@ class Decision:
     """What one pass over the pairs found: the status moves due, and every nudge that could go out now."""
 
     changes: list[StateChange]
-    candidates: list[Candidate]
+    candidates: list[DueNudge]
 
 
 def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> Decision:
     """Decide each of `pairs` in turn, in one pass: they may be a stream that is read once and kept nowhere.
 
-    `state.pairs` is not read (pass it as `pairs` for a whole snapshot). Each pair's members must be in
-    `state.zones` by the time the pair comes by. No candidates when the workspace is quiet.
+    `state.pairs` is not read (pass it as `pairs` for a whole snapshot). A pair's members' zones come with
+    it or are in `state.zones`. No candidates when the workspace is quiet.
     """
     today = now.astimezone(ZoneInfo(state.program_tz)).date()
     clock = _LocalClock(state, now)
     changes: list[StateChange] = []
-    candidates: list[Candidate] = []
+    candidates: list[DueNudge] = []
     for facts in pairs:
         pair = facts.pair
         status = pair.status
@@ -313,11 +327,14 @@ class _LocalClock:
                              if working]
 
     def of(self, person: str) -> tuple[datetime, bool, date]:
-        """Return `person`'s local time, whether it is within their working hours, and their local date.
+        """Return `person`'s local time, whether it is within their working hours, and their local date."""
+        return self.in_zone(self._zones.get(person))
+
+    def in_zone(self, tz: str | None) -> tuple[datetime, bool, date]:
+        """Return the local time in `tz`, whether it is within working hours, and the local date.
 
         The same objects for everyone in a zone: candidates hold them by the hundred thousand.
         """
-        tz = self._zones.get(person)
         known = self._by_zone.get(tz)
         if known is None:
             local = self._now.astimezone(zone_of(tz, self._default))
@@ -325,14 +342,14 @@ class _LocalClock:
         return known
 
 
-def candidate_nudges(state: ProgramState, now: datetime) -> list[Candidate]:
+def candidate_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
     """Return every nudge that could go out now, before the ledger and the caps are consulted."""
     return decide(state, state.pairs, now).candidates
 
 
 def candidate_keys(state: ProgramState, now: datetime) -> frozenset[str]:
     """Return the keys of `candidate_nudges`."""
-    return frozenset(c.nudge.key for c in candidate_nudges(state, now))
+    return frozenset(c.key for c in candidate_nudges(state, now))
 
 
 def plan(state: ProgramState, now: datetime, decision: Decision | None = None) -> Plan:
@@ -356,13 +373,6 @@ def due_nudges(state: ProgramState, now: datetime) -> list[DueNudge]:
 # ---- candidates ----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Candidate:
-    nudge: DueNudge
-    audience: tuple[str, ...]  # the pair members it reaches (for the caps); empty for coordinators and channels
-    order: int  # priority of its kind, then its pair id; candidates of one pair and kind keep the order built
-
-
 _ONE_DAY = timedelta(days=1)
 _GRACE = timedelta(days=GRACE_DAYS)
 _GOAL_SOON = timedelta(days=GOAL_SOON_DAYS)
@@ -371,13 +381,17 @@ _WINDING_UP = timedelta(days=WINDING_UP_BEFORE_DAYS)
 _EARLY_PHASES = frozenset({Phase.RAPPORT, Phase.DIRECTION, Phase.PROGRESSION})
 
 
-def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock: _LocalClock) -> list[Candidate]:
+def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock: _LocalClock) -> list[DueNudge]:
     """Return the pair's candidate nudges. Windows are checked before keys are formatted: a sweep of
     100,000 pairs calls this for every one of them, and most windows are closed."""
     pair = facts.pair
     mentor, mentee = pair.mentor_id, pair.mentee_id
-    mentor_local, mentor_working, mentor_today = clock.of(mentor)
-    mentee_local, mentee_working, mentee_today = clock.of(mentee)
+    if facts.member_zones is not None:
+        mentor_local, mentor_working, mentor_today = clock.in_zone(facts.member_zones[0])
+        mentee_local, mentee_working, mentee_today = clock.in_zone(facts.member_zones[1])
+    else:
+        mentor_local, mentor_working, mentor_today = clock.of(mentor)
+        mentee_local, mentee_working, mentee_today = clock.of(mentee)
     # Out of working hours nothing can go out, so nothing is built (sweeps run often; this keeps them cheap).
     if not (mentor_working or mentee_working or clock.coordinators):
         return []
@@ -388,7 +402,7 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
     anchor_day = last_met or pair.started_on  # silence is counted from the last meeting, or the start
     mentor_state = facts.member(mentor)
     mentee_state = facts.member(mentee)
-    out: list[Candidate] = []
+    out: list[DueNudge] = []
 
     def personal(person: str, role: str, local: datetime, member: MemberFacts, kind: NudgeKind, period: str,
                  *, goal_id: int | None = None) -> None:
@@ -397,17 +411,16 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
             return
         if _is_snoozed(member, now) or kind in member.stopped_kinds:
             return
-        due = DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, period, role, local, goal_id)
-        out.append(Candidate(due, (person,), _ORDER_OF_KIND[kind] + pair_id))
+        out.append(DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, role, local, goal_id,
+                            None, (person,), _RANK[kind]))
 
     def group(kind: NudgeKind, period: str) -> None:
         # The caller has checked the mentee's working hours and the window.
         for member in (mentor_state, mentee_state):
             if _is_snoozed(member, now) or kind in member.stopped_kinds:
                 return
-        due = DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, period, "pair", mentee_local,
-                       channel=pair.channel_id)
-        out.append(Candidate(due, (mentor, mentee), _ORDER_OF_KIND[kind] + pair_id))
+        out.append(DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, "pair", mentee_local,
+                            None, pair.channel_id, (mentor, mentee), _RANK[kind]))
 
     for person, role, local, working, today, member in (
             (mentor, "mentor", mentor_local, mentor_working, mentor_today, mentor_state),
@@ -460,14 +473,13 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
 
     for coordinator, local_c, today_c in clock.coordinators:
         if max(0, (today_c - anchor_day).days) >= AT_RISK_FACTOR * cadence:
-            period = f"since{anchor_day.isoformat()}"
-            due = DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, period), pair_id, coordinator,
-                           NudgeKind.AT_RISK, period, "coordinator", local_c)
-            out.append(Candidate(due, (), _ORDER_OF_KIND[NudgeKind.AT_RISK] + pair_id))
+            key = nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, f"since{anchor_day.isoformat()}")
+            out.append(DueNudge(key, pair_id, coordinator, NudgeKind.AT_RISK, "coordinator", local_c,
+                                rank=_RANK[NudgeKind.AT_RISK]))
     return out
 
 
-def _summary_candidates(state: ProgramState, now: datetime) -> list[Candidate]:
+def _summary_candidates(state: ProgramState, now: datetime) -> list[DueNudge]:
     """The weekly summary: Monday from 09:00 (program zone), caught up during that working day."""
     if not state.summary_channel:
         return []
@@ -475,9 +487,9 @@ def _summary_candidates(state: ProgramState, now: datetime) -> list[Candidate]:
     if local.weekday() != 0 or local.time() < SUMMARY_TIME:
         return []
     period = iso_week(local.date())
-    due = DueNudge(nudge_key(PROGRAM, state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period), None,
-                   state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period, "channel", local)
-    return [Candidate(due, (), _ORDER_OF_KIND[NudgeKind.WEEKLY_SUMMARY])]
+    return [DueNudge(nudge_key(PROGRAM, state.summary_channel, NudgeKind.WEEKLY_SUMMARY, period), None,
+                     state.summary_channel, NudgeKind.WEEKLY_SUMMARY, "channel", local,
+                     rank=_RANK[NudgeKind.WEEKLY_SUMMARY])]
 
 
 def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
@@ -500,7 +512,7 @@ def _local_day_bounds(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime
     return start.astimezone(now.tzinfo), end.astimezone(now.tzinfo)
 
 
-def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> list[DueNudge]:
+def _choose(candidates: list[DueNudge], state: ProgramState, now: datetime) -> list[DueNudge]:
     """Keep what is not yet in the ledger and within the caps; best first.
 
     Candidates are built only inside their window and the recipient's working hours (see `_pair_candidates`),
@@ -508,7 +520,8 @@ def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> 
     """
     week_ago = now - timedelta(days=7)
     reached_today: set[str] = set()
-    week_counts: dict[str, int] = defaultdict(int)
+    week_counts: dict[str, int] = defaultdict(int)  # on top of state.earlier_this_week
+    earlier = state.earlier_this_week
     today_by_zone: dict[str | None, tuple[datetime, datetime]] = {}
     for delivery in state.deliveries:
         person, at = delivery.person_id, delivery.at
@@ -524,15 +537,24 @@ def _choose(candidates: list[Candidate], state: ProgramState, now: datetime) -> 
     chosen: list[DueNudge] = []
     claimed = state.ledger_keys
     weekly = state.max_dms_per_week
-    # Sorted is stable: candidates of one kind and pair stay in the order they were built (mentor first,
-    # goals by id), so the same snapshot always gives the same choice.
-    for candidate in sorted((c for c in candidates if c.nudge.key not in claimed), key=attrgetter("order")):
+    # Most important kind first, then by pair. Sorting is stable, so candidates of one kind and pair keep the
+    # order they were built in (mentor first, goals by id): the same snapshot always gives the same choice.
+    # Two sorts on plain keys cost less than one on a tuple per candidate; the first finds a stream's
+    # candidates already in pair order.
+    ordered = [c for c in candidates if c.key not in claimed]
+    ordered.sort(key=_pair_order)
+    ordered.sort(key=attrgetter("rank"))
+    for candidate in ordered:
         audience = candidate.audience
         if audience:
-            if any(p in reached_today or week_counts[p] >= weekly for p in audience):
+            if any(p in reached_today or week_counts[p] + earlier.get(p, 0) >= weekly for p in audience):
                 continue
             for person in audience:
                 reached_today.add(person)
                 week_counts[person] += 1
-        chosen.append(candidate.nudge)
+        chosen.append(candidate)
     return chosen
+
+
+def _pair_order(nudge: DueNudge) -> int:
+    return nudge.pair_id or 0

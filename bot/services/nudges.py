@@ -139,7 +139,7 @@ class NudgeService:
     @staticmethod
     def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
         """Return `state` with the ledger keys of the decision's candidates (one statement)."""
-        keys = ledger.claimed_keys(frozenset(c.nudge.key for c in decision.candidates), session=session)
+        keys = ledger.claimed_keys(frozenset(c.key for c in decision.candidates), session=session)
         return replace(state, ledger_keys=keys)
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:

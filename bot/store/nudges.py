@@ -160,7 +160,10 @@ def _statements() -> _Statements:
     )
 
 
-BATCH = 10_000
+BATCH = 2_000
+# A delivery further than this from now is on nobody's local today, whatever their zone (DST included).
+NEAR_TODAY = timedelta(days=2)
+NO_KINDS: frozenset[str] = frozenset()
 # The members of the many pairs without any member state share one empty mapping (nobody changes it).
 NO_MEMBERS: dict[str, MemberFacts] = {}
 
@@ -178,7 +181,8 @@ def read_program(
     pairs as a stream to read once, in id order, while `session` is open.
 
     The sweep decides each pair as it streams by and keeps none: at 100,000 pairs holding them all cost
-    about 100 MB. The snapshot's `zones` fills in as the stream passes each pair's members.
+    about 100 MB. Each pair carries its members' zones; the snapshot's `zones` holds the coordinators' and
+    fills in, as the stream passes, with those of members the daily cap needs.
     Seven statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
     batches: ORM objects and row-by-row fetching cost several times the SQL itself.
     """
@@ -197,21 +201,30 @@ def read_program(
             snoozed_until=_aware(snoozed),
             unanswered_prompts=unanswered,
             prompts_paused_at=_aware(paused_at),
-            stopped_kinds=frozenset(k for k in stopped.split(",") if k),
+            stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
             last_response_at=_aware(responded),
         )
+    # Deliveries that may be on someone's local today are kept one by one (the daily cap needs each one's
+    # time, against the person's zone); of the rest of the week, the weekly cap needs only a count.
     deliveries: list[Delivery] = []
+    earlier: dict[str, int] = defaultdict(int)
+    week_ago, near_from, near_to = now - timedelta(days=7), now - NEAR_TODAY, now + NEAR_TODAY
     for recipient, at, mentor_id, mentee_id in _stream(run, q.recent, {"since": now - timedelta(days=8)}):
         at = _aware(at)
-        if recipient != GROUP:
-            deliveries.append(Delivery(recipient, at))
-        else:
-            deliveries.extend(Delivery(person, at) for person in (mentor_id, mentee_id) if person)
+        people = (recipient,) if recipient != GROUP else tuple(p for p in (mentor_id, mentee_id) if p)
+        if near_from < at < near_to:
+            deliveries.extend(Delivery(person, at) for person in people)
+        elif at > week_ago:
+            for person in people:
+                earlier[person] += 1
+    # Of the pairs' members, only these need a zone in the snapshot: the daily cap looks at their day.
+    wanted = frozenset(d.person_id for d in deliveries)
     quiet = run(q.quiet).scalar_one_or_none() == "on"
     state = ProgramState(
         pairs=(),
         zones=zones,
         deliveries=tuple(deliveries),
+        earlier_this_week=dict(earlier),
         quiet=quiet,
         program_tz=program_tz,
         summary_channel=summary_channel,
@@ -221,7 +234,7 @@ def read_program(
 
     def pairs() -> Iterator[PairFacts]:
         for row in _stream(run, q.pairs):
-            yield _pair_facts(row, zones, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS))
+            yield _pair_facts(row, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS), zones, wanted)
 
     return state, pairs()
 
@@ -243,7 +256,7 @@ def read_pair(pair_id: int, *, session: Session) -> PairFacts | None:
     row = run(_statements().one_pair, {"pair_id": pair_id}).first()
     if row is None:
         return None
-    return _pair_facts(row, {}, open_goals(pair_id, session=session), NO_MEMBERS)
+    return _pair_facts(row, open_goals(pair_id, session=session), NO_MEMBERS)
 
 
 def _stream(run: Any, statement: Any, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
@@ -253,14 +266,18 @@ def _stream(run: Any, statement: Any, parameters: dict[str, Any] | None = None) 
         yield from batch
 
 
-def _pair_facts(row: Any, zones: dict[str, str | None], goals: Any, members: dict[str, MemberFacts]) -> PairFacts:
-    """Build a pair's facts from its row of the pair statements, noting its members' zones in `zones`."""
+def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: dict[str, str | None] | None = None,
+                wanted: frozenset[str] = frozenset()) -> PairFacts:
+    """Build a pair's facts from its row of the pair statements; note in `zones` the zones of its members
+    who are `wanted`."""
     (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
      mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set) = row
-    # The zones outlive the stream (the caps read them), and a driver returns a new string per row: the few
-    # distinct zones are shared instead.
-    zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
-    zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
+    if zones is not None:
+        # These outlive the stream, and a driver returns a new string per row: the zones are shared instead.
+        if mentor_id in wanted:
+            zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
+        if mentee_id in wanted:
+            zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
     return PairFacts(
         pair=PairSnapshot(pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id,
                           paused_until),
@@ -269,6 +286,7 @@ def _pair_facts(row: Any, zones: dict[str, str | None], goals: Any, members: dic
         last_checkin=LastCheckin(met_on, next_on) if met_on is not None else None,
         members=members,
         has_goals=bool(goal_set),
+        member_zones=(mentor_tz, mentee_tz),
     )
 
 
