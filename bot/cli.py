@@ -199,7 +199,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("Another instance is sweeping right now, so this one did nothing; the next sweep sees what is left.")
         return 0
     print(f"Sent {len(result.sent)}, undeliverable {len(result.undeliverable)}, skipped {len(result.skipped)} "
-          f"(already claimed), to retry {len(result.retry_later)}.")
+          f"(already claimed, or no longer due), to retry {len(result.retry_later)}.")
     if result.stopped and services.nudges.stopping.is_set():
         print("Stopped early on SIGTERM after the nudge in flight; the next sweep sends the rest.")
         return 0

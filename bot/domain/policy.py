@@ -303,10 +303,11 @@ def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> De
     for facts in pairs:
         pair = facts.pair
         status = pair.status
-        change = _state_change(pair, today)
-        if change is not None:
-            changes.append(change)
-            status = change.status
+        if status == PairStatus.PAUSED or pair.phase == Phase.WINDING_UP:  # only these can move
+            change = _state_change(pair, today)
+            if change is not None:
+                changes.append(change)
+                status = change.status
         if status == PairStatus.ACTIVE and pair.phase != Phase.ENDED and not state.quiet:
             candidates.extend(_pair_candidates(facts, state, now, clock))
     if not state.quiet:
@@ -400,8 +401,9 @@ def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock
     checkin = facts.last_checkin
     last_met = checkin.met_on if checkin else None
     anchor_day = last_met or pair.started_on  # silence is counted from the last meeting, or the start
-    mentor_state = facts.member(mentor)
-    mentee_state = facts.member(mentee)
+    members = facts.members
+    mentor_state = members.get(mentor, NO_MEMBER_STATE)
+    mentee_state = members.get(mentee, NO_MEMBER_STATE)
     out: list[DueNudge] = []
 
     def personal(person: str, role: str, local: datetime, member: MemberFacts, kind: NudgeKind, period: str,

@@ -11,7 +11,7 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, delete, exists, func, or_, update
+from sqlalchemy import DateTime, String, any_, bindparam, delete, exists, func, or_, type_coerce, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -148,7 +148,9 @@ def _statements() -> _Statements:
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
         # Who was reached lately, across every pair (ended ones too): the daily and weekly caps read this.
-        recent=select(Nudge.recipient, func.coalesce(Nudge.sent_at, Nudge.claimed_at), Pair.mentor_id, Pair.mentee_id)
+        # As a plain DateTime, made aware by `_aware`: the model's type converts in Python, twice a row.
+        recent=select(Nudge.recipient, type_coerce(func.coalesce(Nudge.sent_at, Nudge.claimed_at), DateTime()),
+                      Pair.mentor_id, Pair.mentee_id)
         .join(Pair, Pair.id == Nudge.pair_id, isouter=True)  # type: ignore[arg-type]
         .where(Nudge.claimed_at >= since, Nudge.status.in_(_COUNTED)),  # type: ignore[attr-defined]
         quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET),
