@@ -175,7 +175,7 @@ class ProgramState:
     zones: dict[str, str | None] = field(default_factory=dict)
     ledger_keys: frozenset[str] = frozenset()  # keys already claimed (at least those of candidate_keys)
     deliveries: tuple[Delivery, ...] = ()
-    # Per person, deliveries of the past 7 days that cannot be on anyone's local today (more than a day
+    # Per person, deliveries of the past 7 days that cannot be on anyone's local today (two days or more
     # away): all the weekly cap needs of them, where a Delivery each costs more at 100,000 pairs.
     earlier_this_week: dict[str, int] = field(default_factory=dict)
     quiet: bool = False
