@@ -155,9 +155,6 @@ class PairFacts:
         if self.goals:
             self.has_goals = True
 
-    def member(self, person_id: str) -> MemberFacts:
-        return self.members.get(person_id, NO_MEMBER_STATE)
-
 
 @dataclass(slots=True)
 class Delivery:
