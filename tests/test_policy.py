@@ -12,7 +12,6 @@ from bot.domain.policy import (
     GROUP,
     Delivery,
     GoalFacts,
-    LastCheckin,
     MemberFacts,
     PairFacts,
     ProgramState,
@@ -46,8 +45,10 @@ def facts(pair: Pair | None = None, *, agreement: bool = True, goals: tuple[Goal
     pair = pair or make_pair()
     if goals is None:
         goals = (GoalFacts(id=1, text="Lead a review", due_on=date(2026, 12, 1)),)
-    checkin = LastCheckin(met_on, next_meeting_on) if met_on else None
-    return PairFacts(pair=pair, has_agreement=agreement, goals=goals, last_checkin=checkin, members=members or {})
+    return PairFacts(pair.id, pair.mentor_id, pair.mentee_id, pair.phase, pair.status, pair.cadence_days,
+                     pair.started_on, pair.ends_on, pair.channel_id, pair.paused_until, has_agreement=agreement,
+                     goals=goals, last_met_on=met_on, next_meeting_on=next_meeting_on if met_on else None,
+                     members=members or {})
 
 
 def state(*pairs: PairFacts, zones: dict[str, str | None] | None = None, **fields: object) -> ProgramState:

@@ -200,8 +200,9 @@ class Nudge(SQLModel, table=True):
     """The ledger: one row per nudge ever claimed. The unique key makes delivery exactly-once."""
 
     # (status, claimed_at): the caps read the last days' deliveries and recovery the old open claims, both a
-    # range within a status; the ledger keeps every nudge ever sent, so neither may scan it.
-    __table_args__ = (Index("ix_nudge_status_claimed", "status", "claimed_at"),
+    # range within a status; the ledger keeps every nudge ever sent, so neither may scan it. The caps read
+    # nothing but the index's other columns, so the table is not visited for the week's deliveries.
+    __table_args__ = (Index("ix_nudge_status_claimed", "status", "claimed_at", "sent_at", "recipient", "pair_id"),
                       Index("ix_nudge_recipient_sent", "recipient", "sent_at"))
 
     id: int | None = Field(default=None, primary_key=True)

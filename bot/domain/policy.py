@@ -59,6 +59,9 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.DIRECTION_PROMPT,
 )
 _RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
+_RANK_AT_RISK, _RANK_PROMPTS_PAUSED, _RANK_MEETING_PREP, _RANK_HOW_IS_IT_GOING, _RANK_REFLECTION = (
+    _RANK[kind] for kind in (NudgeKind.AT_RISK, NudgeKind.PROMPTS_PAUSED, NudgeKind.MEETING_PREP,
+                             NudgeKind.HOW_IS_IT_GOING, NudgeKind.REFLECTION))
 
 
 # The snapshot's many small records (PairSnapshot … DueNudge) are slotted and not frozen: a sweep builds hundreds
@@ -130,30 +133,25 @@ class GoalFacts:
 
 
 @dataclass(slots=True)
-class LastCheckin:
-    met_on: date
-    next_meeting_on: date | None = None
+class PairFacts(PairSnapshot):
+    """Everything the policy needs about one pair that is not ended: the pair's own fields, and beside them
+    what it reads of other tables. One object per pair, not three: a sweep builds 100,000."""
 
-
-@dataclass(slots=True)
-class PairFacts:
-    """Everything the policy needs about one pair that is not ended."""
-
-    pair: PairView
     has_agreement: bool = False
     # The goals a reminder could be about. The sweep's snapshot holds only the open ones due within a
-    # reminder's reach of today; `has_goals` says whether the pair set any goal at all.
+    # reminder's reach of today; `has_goals` says whether the pair set any goal at all (or `goals` does).
     goals: tuple[GoalFacts, ...] = ()
-    last_checkin: LastCheckin | None = None
+    last_met_on: date | None = None  # the latest check-in's meeting (by meeting date, then id), if any
+    next_meeting_on: date | None = None  # the next meeting that check-in named, if any
     members: dict[str, MemberFacts] = field(default_factory=dict)
     has_goals: bool = False
     # (mentor's, mentee's) IANA zones when the reader has them at hand (the sweep's stream), so the program's
     # zones need not hold 200,000 people; otherwise `ProgramState.zones` has them.
     member_zones: tuple[str | None, str | None] | None = None
 
-    def __post_init__(self) -> None:
-        if self.goals:
-            self.has_goals = True
+    @property
+    def pair(self) -> PairView:
+        return self
 
 
 @dataclass(slots=True)
@@ -298,7 +296,7 @@ def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> De
     changes: list[StateChange] = []
     candidates: list[DueNudge] = []
     for facts in pairs:
-        pair = facts.pair
+        pair = facts
         status = pair.status
         if status == PairStatus.PAUSED or pair.phase == Phase.WINDING_UP:  # only these can move
             change = _state_change(pair, today)
@@ -306,7 +304,7 @@ def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> De
                 changes.append(change)
                 status = change.status
         if status == PairStatus.ACTIVE and pair.phase != Phase.ENDED and not state.quiet:
-            candidates.extend(_pair_candidates(facts, state, now, clock))
+            _pair_candidates(facts, now, clock, candidates)
     if not state.quiet:
         candidates.extend(_summary_candidates(state, now))
     return Decision(changes, candidates)
@@ -379,103 +377,106 @@ _WINDING_UP = timedelta(days=WINDING_UP_BEFORE_DAYS)
 _EARLY_PHASES = frozenset({Phase.RAPPORT, Phase.DIRECTION, Phase.PROGRESSION})
 
 
-def _pair_candidates(facts: PairFacts, state: ProgramState, now: datetime, clock: _LocalClock) -> list[DueNudge]:
-    """Return the pair's candidate nudges. Windows are checked before keys are formatted: a sweep of
+def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: list[DueNudge]) -> None:
+    """Add the pair's candidate nudges to `out`. Windows are checked before keys are formatted: a sweep of
     100,000 pairs calls this for every one of them, and most windows are closed."""
-    pair = facts.pair
+    pair = facts
     mentor, mentee = pair.mentor_id, pair.mentee_id
-    if facts.member_zones is not None:
-        mentor_local, mentor_working, mentor_today = clock.in_zone(facts.member_zones[0])
-        mentee_local, mentee_working, mentee_today = clock.in_zone(facts.member_zones[1])
+    zones = facts.member_zones
+    if zones is not None:
+        mentor_local, mentor_working, mentor_today = clock.in_zone(zones[0])
+        mentee_local, mentee_working, mentee_today = clock.in_zone(zones[1])
     else:
         mentor_local, mentor_working, mentor_today = clock.of(mentor)
         mentee_local, mentee_working, mentee_today = clock.of(mentee)
+    coordinators = clock.coordinators
     # Out of working hours nothing can go out, so nothing is built (sweeps run often; this keeps them cheap).
-    if not (mentor_working or mentee_working or clock.coordinators):
-        return []
+    if not (mentor_working or mentee_working or coordinators):
+        return
     pair_id = pair.id or 0
-    cadence = pair.cadence_days
-    checkin = facts.last_checkin
-    last_met = checkin.met_on if checkin else None
-    anchor_day = last_met or pair.started_on  # silence is counted from the last meeting, or the start
+    cadence = pair.cadence_days  # at least 1, so "silent for a cadence" implies a positive silence
+    last_met = facts.last_met_on
+    anchor_day = last_met or pair.started_on  # silence counts from the last meeting, or the start
+    since = f"since{anchor_day.isoformat()}"
     members = facts.members
-    mentor_state = members.get(mentor, NO_MEMBER_STATE)
-    mentee_state = members.get(mentee, NO_MEMBER_STATE)
-    out: list[DueNudge] = []
+    mentor_state = members.get(mentor, NO_MEMBER_STATE) if members else NO_MEMBER_STATE
+    mentee_state = members.get(mentee, NO_MEMBER_STATE) if members else NO_MEMBER_STATE
+    mentor_held, mentor_group_held = _held_back(mentor_state, now)
+    mentee_held, mentee_group_held = _held_back(mentee_state, now)
+    append = out.append
 
-    def personal(person: str, role: str, local: datetime, member: MemberFacts, kind: NudgeKind, period: str,
-                 *, goal_id: int | None = None) -> None:
-        # The caller has checked working hours and the window.
-        if kind != NudgeKind.PROMPTS_PAUSED and member.prompts_paused_at is not None:
-            return
-        if _is_snoozed(member, now) or kind in member.stopped_kinds:
-            return
-        out.append(DueNudge(nudge_key(pair_id, person, kind, period), pair_id, person, kind, role, local, goal_id,
-                            None, (person,), _RANK[kind]))
-
-    def group(kind: NudgeKind, period: str) -> None:
-        # The caller has checked the mentee's working hours and the window.
-        for member in (mentor_state, mentee_state):
-            if _is_snoozed(member, now) or kind in member.stopped_kinds:
-                return
-        out.append(DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, "pair", mentee_local,
-                            None, pair.channel_id, (mentor, mentee), _RANK[kind]))
-
-    for person, role, local, working, today, member in (
-            (mentor, "mentor", mentor_local, mentor_working, mentor_today, mentor_state),
-            (mentee, "mentee", mentee_local, mentee_working, mentee_today, mentee_state)):
+    for person, role, local, working, today, member, held in (
+            (mentor, "mentor", mentor_local, mentor_working, mentor_today, mentor_state, mentor_held),
+            (mentee, "mentee", mentee_local, mentee_working, mentee_today, mentee_state, mentee_held)):
         if not working:
             continue
-        silent = max(0, (today - anchor_day).days)
+        silent = (today - anchor_day).days
         if silent >= cadence:
             if member.unanswered_prompts >= 3:
-                if member.prompts_paused_at is None:
+                if member.prompts_paused_at is None and NudgeKind.PROMPTS_PAUSED not in held:
                     stamp = int(member.last_response_at.timestamp()) if member.last_response_at else 0
-                    personal(person, role, local, member, NudgeKind.PROMPTS_PAUSED, f"r{stamp}")
-            else:
+                    append(DueNudge(nudge_key(pair_id, person, NudgeKind.PROMPTS_PAUSED, f"r{stamp}"), pair_id,
+                                    person, NudgeKind.PROMPTS_PAUSED, role, local, None, None, (person,),
+                                    _RANK_PROMPTS_PAUSED))
+            elif NudgeKind.HOW_IS_IT_GOING not in held:
                 # Once per cadence period of silence: counted from the last meeting (or the start).
-                personal(person, role, local, member, NudgeKind.HOW_IS_IT_GOING,
-                         f"since{anchor_day.isoformat()}-{silent // cadence}")
-        if checkin and checkin.next_meeting_on and checkin.next_meeting_on > checkin.met_on:
-            meeting = checkin.next_meeting_on
+                append(DueNudge(nudge_key(pair_id, person, NudgeKind.HOW_IS_IT_GOING, f"{since}-{silent // cadence}"),
+                                pair_id, person, NudgeKind.HOW_IS_IT_GOING, role, local, None, None, (person,),
+                                _RANK_HOW_IS_IT_GOING))
+        if last_met is not None:
+            meeting = facts.next_meeting_on
             # From the working day before the meeting up to the day before it.
-            if today < meeting and previous_working_day(meeting) <= today:
-                personal(person, role, local, member, NudgeKind.MEETING_PREP, f"meet{meeting.isoformat()}")
+            if (meeting is not None and meeting > last_met and today < meeting
+                    and _previous_working_day(meeting) <= today and NudgeKind.MEETING_PREP not in held):
+                append(DueNudge(nudge_key(pair_id, person, NudgeKind.MEETING_PREP, f"meet{meeting.isoformat()}"),
+                                pair_id, person, NudgeKind.MEETING_PREP, role, local, None, None, (person,),
+                                _RANK_MEETING_PREP))
 
     if mentee_working:
-        if checkin:
-            first = next_working_day(checkin.met_on)
-            if first <= mentee_today <= first + _GRACE:
-                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.REFLECTION,
-                         f"met{checkin.met_on.isoformat()}")
+        today = mentee_today
+        if last_met is not None:
+            first = _next_working_day(last_met)
+            if first <= today <= first + _GRACE and NudgeKind.REFLECTION not in mentee_held:
+                append(DueNudge(nudge_key(pair_id, mentee, NudgeKind.REFLECTION, f"met{last_met.isoformat()}"),
+                                pair_id, mentee, NudgeKind.REFLECTION, "mentee", mentee_local, None, None, (mentee,),
+                                _RANK_REFLECTION))
         for goal in facts.goals:
             due_on = goal.due_on
             if goal.status != GoalStatus.OPEN or due_on is None:
                 continue
-            if due_on - _GOAL_SOON <= mentee_today <= due_on - _ONE_DAY:
-                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.GOAL_DUE_SOON,
-                         f"g{goal.id}-{due_on.isoformat()}", goal_id=goal.id)
-            elif due_on + _ONE_DAY <= mentee_today <= due_on + _GOAL_OVERDUE:
-                personal(mentee, "mentee", mentee_local, mentee_state, NudgeKind.GOAL_OVERDUE,
-                         f"g{goal.id}-{due_on.isoformat()}", goal_id=goal.id)
+            if due_on - _GOAL_SOON <= today <= due_on - _ONE_DAY:
+                kind = NudgeKind.GOAL_DUE_SOON
+            elif due_on + _ONE_DAY <= today <= due_on + _GOAL_OVERDUE:
+                kind = NudgeKind.GOAL_OVERDUE
+            else:
+                continue
+            if kind not in mentee_held:
+                append(DueNudge(nudge_key(pair_id, mentee, kind, f"g{goal.id}-{due_on.isoformat()}"), pair_id,
+                                mentee, kind, "mentee", mentee_local, goal.id, None, (mentee,), _RANK[kind]))
 
-        age = (mentee_today - pair.started_on).days
-        early = pair.phase in _EARLY_PHASES
-        if early and not facts.has_agreement and age >= AGREEMENT_AFTER_DAYS:
-            group(NudgeKind.AGREEMENT_PROMPT, "once")
-        if early and age >= DIRECTION_AFTER_DAYS and (pair.phase == Phase.RAPPORT or not facts.has_goals):
-            group(NudgeKind.DIRECTION_PROMPT, "once")
-        if max(0, (mentee_today - anchor_day).days) >= DRIFT_FACTOR * cadence:
-            group(NudgeKind.DRIFT, f"since{anchor_day.isoformat()}")
-        if pair.phase != Phase.ENDED and pair.ends_on - _WINDING_UP <= mentee_today <= pair.ends_on:
-            group(NudgeKind.WINDING_UP, f"end{pair.ends_on.isoformat()}")
+        # Group DMs follow the mentee's clock; a kind either member holds back waits.
+        groups: list[tuple[NudgeKind, str]] = []
+        age = (today - pair.started_on).days
+        phase = pair.phase
+        if phase in _EARLY_PHASES:
+            if age >= AGREEMENT_AFTER_DAYS and not facts.has_agreement:
+                groups.append((NudgeKind.AGREEMENT_PROMPT, "once"))
+            if age >= DIRECTION_AFTER_DAYS and (phase == Phase.RAPPORT or not (facts.has_goals or facts.goals)):
+                groups.append((NudgeKind.DIRECTION_PROMPT, "once"))
+        if (today - anchor_day).days >= DRIFT_FACTOR * cadence:
+            groups.append((NudgeKind.DRIFT, since))
+        ends_on = pair.ends_on
+        if phase != Phase.ENDED and ends_on - _WINDING_UP <= today <= ends_on:
+            groups.append((NudgeKind.WINDING_UP, f"end{ends_on.isoformat()}"))
+        for kind, period in groups:
+            if kind not in mentor_group_held and kind not in mentee_group_held:
+                append(DueNudge(nudge_key(pair_id, GROUP, kind, period), pair_id, GROUP, kind, "pair", mentee_local,
+                                None, pair.channel_id, (mentor, mentee), _RANK[kind]))
 
-    for coordinator, local_c, today_c in clock.coordinators:
-        if max(0, (today_c - anchor_day).days) >= AT_RISK_FACTOR * cadence:
-            key = nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, f"since{anchor_day.isoformat()}")
-            out.append(DueNudge(key, pair_id, coordinator, NudgeKind.AT_RISK, "coordinator", local_c,
-                                rank=_RANK[NudgeKind.AT_RISK]))
-    return out
+    for coordinator, local_c, today_c in coordinators:
+        if (today_c - anchor_day).days >= AT_RISK_FACTOR * cadence:
+            append(DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, since), pair_id, coordinator,
+                            NudgeKind.AT_RISK, "coordinator", local_c, rank=_RANK_AT_RISK))
 
 
 def _summary_candidates(state: ProgramState, now: datetime) -> list[DueNudge]:
@@ -491,8 +492,26 @@ def _summary_candidates(state: ProgramState, now: datetime) -> list[DueNudge]:
                      rank=_RANK[NudgeKind.WEEKLY_SUMMARY])]
 
 
-def _is_snoozed(member: MemberFacts, now: datetime) -> bool:
-    return member.snoozed_until is not None and member.snoozed_until > now
+# A snoozed member's pair hears nothing; while a member's prompts are paused, only the pause notice reaches
+# them personally.
+_EVERY_KIND: frozenset[str] = frozenset(NudgeKind)
+_PAUSE_HOLDS: frozenset[str] = _EVERY_KIND - {NudgeKind.PROMPTS_PAUSED}
+_NOTHING_HELD = (frozenset[str](), frozenset[str]())
+
+
+def _held_back(member: MemberFacts, now: datetime) -> tuple[frozenset[str], frozenset[str]]:
+    """Return the kinds not to send to `member` personally, and those their pair's group DM must not carry."""
+    if member is NO_MEMBER_STATE:
+        return _NOTHING_HELD
+    if member.snoozed_until is not None and member.snoozed_until > now:
+        return _EVERY_KIND, _EVERY_KIND
+    stopped = member.stopped_kinds
+    return (stopped | _PAUSE_HOLDS if member.prompts_paused_at is not None else stopped), stopped
+
+
+# The working-day arithmetic of a few hundred distinct dates, asked for by every pair with a meeting.
+_next_working_day = lru_cache(maxsize=4096)(next_working_day)
+_previous_working_day = lru_cache(maxsize=4096)(previous_working_day)
 
 
 # ---- choosing ------------------------------------------------------------------------------------------
@@ -533,9 +552,13 @@ def _choose(candidates: list[DueNudge], state: ProgramState, now: datetime) -> l
         if today[0] <= at < today[1]:
             reached_today.add(person)
 
+    # Whoever was reached today or has had the week's share hears nothing more now; whoever is chosen for
+    # now joins them (one scheduled message per person per sweep, as per local day).
+    weekly = state.max_dms_per_week
+    taken = reached_today | {p for p, n in earlier.items() if n + week_counts.get(p, 0) >= weekly}
+    taken.update(p for p, n in week_counts.items() if n + earlier.get(p, 0) >= weekly)
     chosen: list[DueNudge] = []
     claimed = state.ledger_keys
-    weekly = state.max_dms_per_week
     # Most important kind first, then by pair. Sorting is stable, so candidates of one kind and pair keep the
     # order they were built in (mentor first, goals by id): the same snapshot always gives the same choice.
     # Two sorts on plain keys cost less than one on a tuple per candidate; the first finds a stream's
@@ -546,11 +569,9 @@ def _choose(candidates: list[DueNudge], state: ProgramState, now: datetime) -> l
     for candidate in ordered:
         audience = candidate.audience
         if audience:
-            if any(p in reached_today or week_counts[p] + earlier.get(p, 0) >= weekly for p in audience):
+            if weekly < 1 or not taken.isdisjoint(audience):
                 continue
-            for person in audience:
-                reached_today.add(person)
-                week_counts[person] += 1
+            taken.update(audience)
         chosen.append(candidate)
     return chosen
 

@@ -139,7 +139,7 @@ class NudgeService:
     @staticmethod
     def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
         """Return `state` with the ledger keys of the decision's candidates (one statement)."""
-        keys = ledger.claimed_keys(frozenset(c.key for c in decision.candidates), session=session)
+        keys = ledger.claimed_keys([c.key for c in decision.candidates], session=session)
         return replace(state, ledger_keys=keys)
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
@@ -528,14 +528,14 @@ class NudgeService:
             return self._summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
         today = nudge.local_at.date()
-        last_met = facts.last_checkin.met_on if facts.last_checkin else None
+        last_met = facts.last_met_on
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)
         return build_nudge_message(nudge, NudgeFacts(
             pair=facts.pair,
             goal=goal,
             open_goals=facts.goals if nudge.kind in GOAL_LISTING_KINDS else (),
             last_met_on=last_met,
-            next_meeting_on=facts.last_checkin.next_meeting_on if facts.last_checkin else None,
+            next_meeting_on=facts.next_meeting_on,
             days_silent=days_silent(facts.pair, last_met, today),
         ))
 
