@@ -13,9 +13,8 @@ from sqlalchemy import Engine, text
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Request threads. Answering Slack is pure Python under one GIL (the work after the answer runs on the
-# reply pool), so threads beyond a few add no throughput, only contenders for the GIL, and a request
-# then waits on luck instead of in waitress's first-come queue: on the 2-core bench, 16 threads gave a
-# p99 time to HTTP 200 of 360-600 ms at 50 concurrent requests, 4 threads about 100 ms.
+# reply pool), so threads beyond a few add no throughput, only contenders for the GIL and memory: on the
+# 2-core bench, 4 and 16 threads gave the same p99 time to HTTP 200 at 50 concurrent requests (60-100 ms).
 REQUEST_THREADS = 4
 
 
