@@ -22,6 +22,7 @@ from bot.domain.models import (
     Phase,
     WorkspaceFlag,
 )
+from bot.domain.policy import GROUP
 from tests.conftest import COORDINATOR, MENTEE, MENTOR
 from tests.factories import make_agreement, make_checkin, make_goal, make_pair, make_person
 
@@ -341,9 +342,9 @@ def test_a_goal_far_from_its_date_still_counts_as_direction_set(services, engine
     assert prompted == {pairs[False]}
 
 
-def _sent(engine, *, key: str, recipient: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+def _sent(engine, *, key: str, recipient: str, at: datetime, pair_id: int | None = None) -> None:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
-        session.add(Nudge(key=key, pair_id=None, recipient=recipient, kind="how_is_it_going", period="p",
+        session.add(Nudge(key=key, pair_id=pair_id, recipient=recipient, kind="how_is_it_going", period="p",
                           status=NudgeStatus.SENT, claimed_at=at, claimed_by="earlier", sent_at=at, attempts=1))
         session.commit()
 
@@ -356,6 +357,19 @@ def test_the_weekly_cap_counts_what_the_ledger_sent_in_the_past_seven_days(
         _sent(engine, key=f"earlier:{n}", recipient=MENTEE, at=NOW.replace(day=NOW.day - days, hour=14))
     due = services.nudges.sweep(now=NOW, dry_run=True).due
     assert sorted(n.recipient for n in due) == ([MENTOR] if capped else [MENTEE, MENTOR])
+
+
+@pytest.mark.parametrize(("sent_at", "count", "capped"), [
+    (NOW.replace(hour=9), 1, True),  # earlier today: both members' day is used up
+    (NOW.replace(day=NOW.day - 4, hour=14), 3, True),  # three this week: both members' week is
+    (NOW.replace(day=NOW.day - 4, hour=14), 2, False),
+])
+def test_a_group_dm_in_the_ledger_counts_towards_both_members_caps(services, engine, one_pair, sent_at, count, capped):
+    # The ledger names the pair, not its members: the sweep finds them through the pair.
+    for n in range(count):
+        _sent(engine, key=f"{one_pair}:group:drift:{n}", recipient=GROUP, at=sent_at, pair_id=one_pair)
+    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    assert sorted(n.recipient for n in due) == ([] if capped else [MENTEE, MENTOR])
 
 
 def test_a_nudge_whose_pair_was_paused_after_the_decision_is_not_sent(services, fake_slack, engine, one_pair):
