@@ -76,6 +76,9 @@ def make_requests(fake: FakeSlack, pair_ids: list[int], members: list[tuple[str,
     return built
 
 
+ANSWER_TIMEOUT = 30  # seconds; a request not answered by then counts as an error, and the run goes on
+
+
 def fire(port: int, requests: list[tuple[str, dict[str, str]]], concurrency: int) -> tuple[list[float], float, int]:
     """Send every request with `concurrency` keep-alive clients; return latencies (ms), seconds, errors.
 
@@ -101,9 +104,9 @@ async def _fire(port: int, requests: list[tuple[str, dict[str, str]]], concurren
             started = time.perf_counter()
             try:
                 writer.write(message)
-                status = await _read_response(reader)
+                status = await asyncio.wait_for(_read_response(reader), ANSWER_TIMEOUT)
                 ok = status == 200
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+            except (OSError, asyncio.IncompleteReadError, ValueError):  # a timeout is an OSError too
                 ok = False
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
