@@ -189,7 +189,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             widths = [max(len(row[i]) for row in rows) for i in range(4)]
             for row in rows:
                 print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        failed = services.nudges.list_undeliverable()
+        failed = services.reports.list_undeliverable()
         if failed:
             print(f"\nUndeliverable ({len(failed)}):")
             for when, recipient, kind, reason in failed:
@@ -213,7 +213,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the CSV of pairs (no note text) to --out or standard output."""
     settings = _load_settings(require_signing_secret=False)
     _configure_logging(settings.log_level)
-    data = _build_services(settings).nudges.export_csv()
+    data = _build_services(settings).reports.export_csv(datetime.now(UTC))
     if args.out in (None, "-"):
         sys.stdout.write(data)
         return 0

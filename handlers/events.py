@@ -18,7 +18,7 @@ class SkipRedeliveredEvents(Middleware):
                 ) -> BoltResponse | None:
         body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not req.context["services"].home.is_first_delivery(str(event_id)):
+        if event_id and not req.context["services"].events.is_first_delivery(str(event_id)):
             return BoltResponse(status=200, body="")
         return next()
 

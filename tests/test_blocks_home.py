@@ -6,9 +6,10 @@ import json
 from datetime import date, timedelta
 
 from bot.blocks import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, MAX_VIEW_BLOCKS
-from bot.blocks.home import AtRiskPair, HomeCheckin, HomeData, HomePair, ProgramOverview, build_home_view
+from bot.blocks.home import HomeCheckin, HomeData, HomePair, build_home_view
 from bot.blocks.ids import CHECKIN_OPEN_ACTION, RESUME_KIND_ACTION
-from bot.domain.models import NudgeKind, Phase
+from bot.domain.figures import AtRiskPair, ProgramFigures
+from bot.domain.models import NudgeKind, Pair, Phase
 
 TODAY = date(2026, 11, 23)
 
@@ -25,11 +26,14 @@ def a_pair(pair_id: int, **overrides) -> HomePair:
     return HomePair(**values)
 
 
-def overview(at_risk: int) -> ProgramOverview:
-    return ProgramOverview(
-        active=at_risk, paused=0, by_phase={p.value: at_risk // 4 for p in list(Phase)[:4]},
-        at_risk=[AtRiskPair(f"UM{n:05d}", f"UE{n:05d}", 40 + n) for n in range(at_risk)],
-        average_rating="—", checkins_last_30_days=0,
+def overview(at_risk: int) -> ProgramFigures:
+    pairs = [Pair(id=n, mentor_id=f"UM{n:05d}", mentee_id=f"UE{n:05d}", started_on=TODAY, ends_on=TODAY,
+                  created_by="UC") for n in range(at_risk)]
+    return ProgramFigures(
+        today=TODAY, active=at_risk, paused=0, ended=0, by_phase={p.value: at_risk // 4 for p in list(Phase)[:4]},
+        checkins_this_week=0, checkins_last_week=0, checkins_in_window=0, average_rating=None,
+        goals_achieved=0, goals_achieved_this_week=0,
+        at_risk=tuple(AtRiskPair(p, 40 + n, False, False) for n, p in enumerate(pairs)), endings=(),
     )
 
 

@@ -87,15 +87,13 @@ def test_the_partners_and_coordinators_homes_carry_no_note_text(slack, fake_slac
 
 def test_the_summary_and_the_scheduled_nudges_carry_no_note_text(slack, fake_slack, runtime, planted):
     services = runtime.services
-    if not hasattr(services, "nudges"):
-        pytest.skip("engineer C's NudgeService (summary, sweep) is not in this tree yet")
     slack.command("summary", user_id=COORDINATOR)
     assert fake_slack.posted("CSUMMARY1"), "the summary was posted"
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     before = len(fake_slack.posted())
     for hours in range(0, 24 * 10, 3):  # ten days of sweeps, through working hours in every zone
         services.nudges.sweep(now=start + timedelta(hours=hours))
-    services.nudges.post_summary(actor=COORDINATOR, now=start + timedelta(days=7))
+    services.reports.post_summary(actor=COORDINATOR, now=start + timedelta(days=7))
     assert len(fake_slack.posted()) > before + 1, "the sweeps delivered nudges to check"
 
     assert audiences(fake_slack, PRIVATE) == {f"home:{MENTEE}"}  # from the save, the author's Home only
@@ -104,10 +102,7 @@ def test_the_summary_and_the_scheduled_nudges_carry_no_note_text(slack, fake_sla
 
 
 def test_the_export_carries_no_note_text(runtime, planted):
-    services = runtime.services
-    if not hasattr(services, "nudges") or not hasattr(services.nudges, "export_csv"):
-        pytest.skip("engineer C's export (NudgeService.export_csv) is not in this tree yet")
-    exported = services.nudges.export_csv()
+    exported = runtime.services.reports.export_csv(datetime.now(UTC))
     assert str(planted.id) in exported or "UMENTEE1" in exported  # the pair is in it
     assert PRIVATE not in exported and SHARED not in exported
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.cli import main
 from bot.crypto import NoteCipher
 from bot.db import make_engine, migrate
-from bot.domain.export import EXPORT_COLUMNS, ExportInputs, export_rows
+from bot.domain.figures import EXPORT_COLUMNS, ProgramInputs, export_rows, tally_pairs
 from bot.domain.models import ClosureReason, GoalStatus, HelpRequest, Pair, PairStatus, Phase
-from bot.domain.summary import RatedCheckin
 from tests.conftest import COORDINATOR, MENTEE, MENTOR, OTHER, TEST_ENCRYPTION_KEY
 from tests.factories import make_checkin, make_goal, make_pair, make_person
 
@@ -24,20 +24,19 @@ def test_rows_count_checkins_goals_and_help_per_pair():
     second = Pair(id=2, mentor_id=MENTOR, mentee_id=OTHER, phase=Phase.ENDED, status=PairStatus.ENDED,
                   cadence_days=7, started_on=date(2026, 1, 5), ends_on=date(2026, 3, 5), created_by=COORDINATOR,
                   closure_reason=ClosureReason.ENDED_EARLY)
-    rows = export_rows(ExportInputs(
+    rows = export_rows(ProgramInputs(
         pairs=(second, first),
         names={MENTOR: "Maya", MENTEE: "=HYPERLINK(\"x\")"},
-        checkins=(RatedCheckin(1, date(2026, 1, 12), 4), RatedCheckin(1, date(2026, 1, 26), 5)),
-        goals=((1, GoalStatus.OPEN), (1, GoalStatus.ACHIEVED)),
-        help_pair_ids=(2, 2),
-    ))
+        tallies=tally_pairs([(1, 2, 9, date(2026, 1, 26))], [(2, 2, datetime(2026, 2, 1, tzinfo=UTC))],
+                            [(1, GoalStatus.OPEN), (1, GoalStatus.ACHIEVED)], frozenset()),
+    ), date(2026, 2, 2), ZoneInfo("UTC"))
     assert [r["pair_id"] for r in rows] == ["1", "2"]
     assert rows[0] == {
         "pair_id": "1", "mentor_id": MENTOR, "mentor_name": "Maya", "mentee_id": MENTEE,
         "mentee_name": "'=HYPERLINK(\"x\")", "phase": "progression", "status": "active", "started_on": "2026-01-05",
         "ends_on": "2026-07-05", "cadence_days": "14", "checkins": "2", "last_checkin_on": "2026-01-26",
         "average_rating": "4.5", "goals_set": "2", "goals_achieved": "1", "help_requests": "0",
-        "closure_reason": "",
+        "closure_reason": "", "health": "on_track",
     }
     assert (rows[1]["checkins"], rows[1]["average_rating"], rows[1]["help_requests"], rows[1]["closure_reason"]) == (
         "0", "", "2", "ended_early")

@@ -27,6 +27,8 @@ from bot.blocks.ids import (
     RESUME_KIND_ACTION,
     RESUME_PROMPTS_ACTION,
 )
+from bot.domain.figures import RATING_WINDOW_DAYS, ProgramFigures
+from bot.domain.health import format_average
 from bot.domain.models import Phase
 from bot.domain.phases import phase_guidance, phase_label
 
@@ -61,28 +63,11 @@ class HomePair:
 
 
 @dataclass(frozen=True)
-class AtRiskPair:
-    mentor_id: str
-    mentee_id: str
-    days_silent: int
-
-
-@dataclass(frozen=True)
-class ProgramOverview:
-    active: int
-    paused: int
-    by_phase: dict[str, int]
-    at_risk: list[AtRiskPair]
-    average_rating: str  # already through `format_average`: "—" for too few pairs
-    checkins_last_30_days: int
-
-
-@dataclass(frozen=True)
 class HomeData:
     user_id: str
     today: date
     pairs: list[HomePair]
-    overview: ProgramOverview | None = None
+    overview: ProgramFigures | None = None  # the program's, for coordinators
     quiet: bool = False
 
 
@@ -140,18 +125,19 @@ def _pair_blocks(pair: HomePair, today: date) -> list[Block]:
     return blocks
 
 
-def _overview_blocks(overview: ProgramOverview) -> list[Block]:
-    phases = " · ".join(f"{phase_label(phase)} {count}" for phase, count in overview.by_phase.items()) or "none"
+def _overview_blocks(overview: ProgramFigures) -> list[Block]:
+    phases = " · ".join(f"{phase_label(phase)} {count}" for phase, count in overview.by_phase.items() if count)
+    phases = phases or "none"
     blocks: list[Block] = [
         header("Program overview"),
         section(f"*Active pairs:* {overview.active}   *Paused:* {overview.paused}\n*By phase:* {phases}"),
-        context(f"Check-ins in the last 30 days: {overview.checkins_last_30_days} · "
-                f"average rating: {overview.average_rating}"),
+        context(f"Check-ins in the last {RATING_WINDOW_DAYS // 7} weeks: {overview.checkins_in_window} · "
+                f"average rating: {format_average(overview.average_rating)}"),
     ]
     if overview.at_risk:
         shown = overview.at_risk[:MAX_AT_RISK_LINES]
-        lines = [f"• {mention(p.mentor_id)} & {mention(p.mentee_id)} — {p.days_silent} days since the last check-in"
-                 for p in shown]
+        lines = [f"• {mention(p.pair.mentor_id)} & {mention(p.pair.mentee_id)} — {p.days_silent} days since the "
+                 "last check-in" for p in shown]
         if len(overview.at_risk) > len(shown):
             lines.append(f"…and {len(overview.at_risk) - len(shown)} more (`/mentoring pairs`)")
         blocks.append(section(f":red_circle: *At risk ({len(overview.at_risk)})*\n" + "\n".join(lines)))

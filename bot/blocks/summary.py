@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.blocks import Block, Reply, context, divider, fit_blocks, header, mention, section
+from bot.domain.figures import ProgramFigures
 from bot.domain.health import format_average
-from bot.domain.summary import SummaryFigures
 
 PHASE_LABELS = {"rapport": "Rapport", "direction": "Direction", "progression": "Progression",
                 "winding_up": "Winding up"}
@@ -19,7 +19,7 @@ def _trend(this_week: int, last_week: int) -> str:
     return ":left_right_arrow:"
 
 
-def build_summary_message(figures: SummaryFigures) -> Reply:
+def build_summary_message(figures: ProgramFigures) -> Reply:
     """Return the summary message: counts, phases, check-ins, rating, goals, pairs at risk, endings."""
     blocks: list[Block] = [
         header(f"Mentoring program — week of {figures.today:%b %-d, %Y}"),

@@ -26,10 +26,11 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from operator import attrgetter
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.domain.health import AT_RISK_FACTOR, DRIFT_FACTOR
 from bot.domain.models import GoalStatus, NudgeKind, PairStatus, Phase
+from bot.domain.pairs import zone_of
 
 WORK_START = time(9, 0)
 WORK_END = time(17, 0)
@@ -225,15 +226,6 @@ _KIND_VALUES: dict[str, str] = {kind: kind.value for kind in NudgeKind}
 
 def nudge_key(pair_id: int | str, recipient: str, kind: str, period: str) -> str:
     return f"{pair_id}:{recipient}:{_KIND_VALUES.get(kind, kind)}:{period}"
-
-
-@lru_cache(maxsize=1024)
-def zone_of(tz: str | None, default: str) -> ZoneInfo:
-    """Return the zone for an IANA name, falling back to `default` when unknown or invalid."""
-    try:
-        return ZoneInfo(tz) if tz else ZoneInfo(default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default)
 
 
 def is_working_day(day: date) -> bool:

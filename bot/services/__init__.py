@@ -6,10 +6,12 @@ from bot.services.checkins import CheckinService
 from bot.services.commands import CommandService
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.events import EventService
 from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.nudges import NudgeService
 from bot.services.people import PeopleService
+from bot.services.reports import ReportService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
 
@@ -20,8 +22,10 @@ class Services:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.people = PeopleService(ctx)
+        self.reports = ReportService(ctx, self.people)
         self.commands = CommandService(ctx, self)
         self.lifecycle = LifecycleService(ctx, self)
         self.checkins = CheckinService(ctx, self)
-        self.home = HomeService(ctx, self)
+        self.home = HomeService(ctx, self.people, self.reports)
+        self.events = EventService(ctx)
         self.nudges = NudgeService(ctx, self)

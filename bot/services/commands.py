@@ -90,7 +90,7 @@ class CommandService:
             case PostSummary():
                 if not self._is_coordinator(actor, now):
                     raise lifecycle.coordinator_refusal("post the program summary", USAGE["summary"])
-                return self.services.nudges.post_summary(actor=actor, now=now)
+                return self.services.reports.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
                 return lifecycle.set_quiet(actor=actor, on=on, now=now)
         raise UserError("I don't know that command.", USAGE["help"])

@@ -1,34 +1,27 @@
-"""The App Home: gather what the viewer may see, then publish it; and Events-API redelivery dedup."""
+"""The App Home: gather what the viewer may see, then publish it."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.blocks.home import AtRiskPair, HomeCheckin, HomeData, HomePair, ProgramOverview, build_home_view
-from bot.domain.health import Health, average_or_none, days_silent, format_average, health_of
-from bot.domain.models import Pair, PairStatus, Phase
+from bot.blocks.home import HomeCheckin, HomeData, HomePair, build_home_view
+from bot.domain.pairs import local_today, partner_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
+from bot.services.people import PeopleService
+from bot.services.reports import ReportService
 from bot.store import checkins as store
-from bot.store import list_active_pairs, list_pairs_for_person, partner_of
+from bot.store import list_pairs_for_person
 from bot.store.flags import is_quiet
-
-if TYPE_CHECKING:
-    from bot.services import Services
-
-RATING_WINDOW = timedelta(days=30)
 
 
 class HomeService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+    def __init__(self, ctx: ServiceContext, people: PeopleService, reports: ReportService) -> None:
         self.ctx = ctx
-        self.services = services
+        self.people = people
+        self.reports = reports
 
     def publish_home(self, *, user_id: str) -> None:
         """Build `user_id`'s Home from the database and publish it."""
@@ -41,18 +34,14 @@ class HomeService:
     def home_data(self, session: Session, user_id: str, now: datetime) -> HomeData:
         """Return what `user_id` may see on their Home: their pairs, and the overview if coordinator."""
         try:
-            person = self.services.people.get_person(session, user_id, now)
-            zone_name = person.tz or self.ctx.settings.timezone
-            coordinator = self.services.people.is_coordinator(session, user_id, now)
+            tz = self.people.get_person(session, user_id, now).tz
+            coordinator = self.people.is_coordinator(session, user_id, now)
         except SlackCallFailed:
-            zone_name = self.ctx.settings.timezone
+            tz = None
             coordinator = user_id in self.ctx.settings.coordinators
-        try:
-            today = now.astimezone(ZoneInfo(zone_name)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            today = now.date()
+        today = local_today(tz, now, self.ctx.settings.timezone)
         pairs = list_pairs_for_person(user_id, session=session)
-        signals = store.load_signals([p.id for p in pairs if p.id is not None], session=session)
+        last_met = store.last_met_on([p.id for p in pairs if p.id is not None], session=session)
         states = store.list_member_states(user_id, [p.id for p in pairs if p.id is not None], session=session)
         cards = []
         for pair in pairs:
@@ -66,7 +55,7 @@ class HomeService:
                 role="mentor" if pair.mentor_id == user_id else "mentee",
                 phase=pair.phase,
                 status=pair.status,
-                last_met_on=signals[pair_id].last_met_on,
+                last_met_on=last_met.get(pair_id),
                 next_meeting_on=store.next_meeting_on(pair_id, today, session=session),
                 open_goals=[(g.text, g.due_on) for g in store.list_open_goals(pair_id, session=session)],
                 stopped_kinds=store.stopped_kinds(state),
@@ -81,42 +70,7 @@ class HomeService:
                     for c in own
                 ],
             ))
-        overview = self.program_overview(session, today) if coordinator else None
+        # Program figures are the program's, as of its own today: the same as the summary and the export.
+        overview = self.reports.figures(now) if coordinator else None
         return HomeData(user_id=user_id, today=today, pairs=cards, overview=overview,
                         quiet=is_quiet(session))
-
-    def program_overview(self, session: Session, today: date) -> ProgramOverview:
-        """Return counts, phases and at-risk pairs: dates and numbers only, never note text."""
-        pairs: list[Pair] = list_active_pairs(session=session)
-        ids = [p.id for p in pairs if p.id is not None]
-        signals = store.load_signals(ids, session=session)
-        by_phase = Counter(p.phase for p in pairs)
-        at_risk = []
-        for pair in pairs:
-            pair_signals = signals[pair.id or 0]
-            if health_of(pair, pair_signals, today) == Health.AT_RISK:
-                silent = days_silent(pair, pair_signals.last_met_on, today)
-                at_risk.append(AtRiskPair(mentor_id=pair.mentor_id, mentee_id=pair.mentee_id, days_silent=silent))
-        at_risk.sort(key=lambda p: -p.days_silent)
-        since = today - RATING_WINDOW
-        rated = store.ratings_since(ids, since, session=session)
-        average = average_or_none([r for _, r in rated], group_size=len({p for p, _ in rated}))
-        return ProgramOverview(
-            active=sum(1 for p in pairs if p.status == PairStatus.ACTIVE),
-            paused=sum(1 for p in pairs if p.status == PairStatus.PAUSED),
-            by_phase={phase.value: by_phase[phase.value] for phase in Phase if by_phase[phase.value]},
-            at_risk=at_risk,
-            average_rating=format_average(average),
-            checkins_last_30_days=len(rated),
-        )
-
-    def is_first_delivery(self, event_id: str) -> bool:
-        """Record `event_id` as handled; False when it already was (a redelivery or another instance)."""
-        with self.ctx.session() as session:
-            try:
-                store.claim_event(event_id, self.ctx.now(), session=session)
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True

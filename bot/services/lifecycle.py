@@ -243,7 +243,8 @@ class LifecycleService:
         with self.ctx.session() as session:
             coordinator = self.services.people.is_coordinator(session, actor, now)
             listings, total = list_open_pairs_page(session=session, offset=(page - 1) * PAIRS_PER_PAGE,
-                                                   limit=PAIRS_PER_PAGE, person=None if coordinator else actor)
+                                                   limit=PAIRS_PER_PAGE, zone=self.ctx.settings.zone,
+                                                   person=None if coordinator else actor)
             if page > page_count(total):
                 raise UserError(f"There {'is' if page_count(total) == 1 else 'are'} only {page_count(total)} "
                                 f"page{'s' if page_count(total) != 1 else ''} of pairs.", USAGE["pairs"])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import logging
 import math
 import os
@@ -18,15 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
-from bot.blocks.summary import build_summary_message
-from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
 from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
 from bot.domain.policy import (
@@ -40,16 +35,14 @@ from bot.domain.policy import (
     nudge_key,
     plan,
 )
-from bot.domain.summary import summary_figures
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
-from bot.services.errors import UserError
 from bot.services.pacing import Pacer
 from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
 from bot.store import nudges as ledger
-from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs, read_program
+from bot.store.nudges import load_program_state, read_program
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -70,8 +63,6 @@ RATE_LIMIT_STREAK = 4
 # Slack, not Slack's limit, bounds one sender (50 ms a post caps it at 20 a second); a few workers fill the
 # limit without crowding the database pool or the cores.
 DELIVERY_WORKERS = 4
-# Slack redelivers an event for at most about an hour; a week of ids is plenty.
-HANDLED_EVENT_RETENTION = timedelta(days=7)
 # Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
 DEPARTED_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive_user"})
 
@@ -180,9 +171,7 @@ class NudgeService:
         started = time.monotonic()
         if not dry_run:
             result.recovered = self._recover_stale_claims(now)
-            with self.ctx.session() as session:
-                ledger.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
-                session.commit()
+            self.services.events.forget_old(now)
             # Before the decision, so it reads today's zones and leaves out the pairs of people who left.
             self._refresh_stale_people(now)
         with self.ctx.session() as session:
@@ -525,7 +514,7 @@ class NudgeService:
 
     def _message_for(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> Reply:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
-            return self._summary_reply(now)
+            return self.services.reports.summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
         today = nudge.local_at.date()
         last_met = facts.last_met_on
@@ -538,49 +527,3 @@ class NudgeService:
             next_meeting_on=facts.next_meeting_on,
             days_silent=days_silent(facts.pair, last_met, today),
         ))
-
-    # ---- the summary -------------------------------------------------------------------------------------
-
-    def _summary_reply(self, now: datetime) -> Reply:
-        today = now.astimezone(ZoneInfo(self.ctx.settings.timezone)).date()
-        with self.ctx.session() as session:
-            inputs = load_summary_inputs(session=session, today=today)
-        return build_summary_message(summary_figures(inputs, today))
-
-    def post_summary(self, *, actor: str, now: datetime) -> Reply:
-        """Post the program summary to the summary channel now (a coordinator asked for it)."""
-        with self.ctx.session() as session:
-            allowed = self.services.people.is_coordinator(session, actor, now)
-            session.commit()
-        if not allowed:
-            raise UserError("Only a program coordinator can post the summary.", "/mentoring summary")
-        channel = self.ctx.settings.summary_channel
-        if not channel:
-            raise UserError("No summary channel is configured. Set MENTORBOT_SUMMARY_CHANNEL to a channel ID "
-                            "and invite the bot there.")
-        reply = self._summary_reply(now)
-        try:
-            self.ctx.gateway.post_message(channel, reply.text, reply.blocks)
-        except SlackCallFailed as problem:
-            raise UserError(f"Slack would not take the summary in <#{channel}> ({problem.code}). "
-                            "Is the bot invited to that channel?") from None
-        return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>.")
-
-    # ---- the export --------------------------------------------------------------------------------------
-
-    def export_csv(self) -> str:
-        """Return the CSV of every pair (figures and dates, no note text)."""
-        with self.ctx.session() as session:
-            rows = export_rows(load_export_inputs(session=session))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return buffer.getvalue()
-
-    def list_undeliverable(self) -> list[tuple[str, str, str, str]]:
-        """Return (when, recipient, kind, reason) for nudges the ledger records as undeliverable."""
-        with self.ctx.session() as session:
-            return [(n.claimed_at.isoformat(timespec="minutes"), n.recipient, n.kind, n.error or "")
-                    for n in ledger.list_undeliverable(session=session)]
-

@@ -8,12 +8,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.health import PairSignals
 from bot.domain.models import (
     CheckIn,
     Goal,
     GoalStatus,
-    HandledEvent,
     HelpRequest,
     MemberState,
     Nudge,
@@ -104,53 +102,16 @@ def recent_help_request(pair_id: int, since: datetime, *, session: Session) -> H
     ).first()
 
 
-def load_signals(pair_ids: list[int], *, session: Session) -> dict[int, PairSignals]:
-    """Return each pair's health signals with a few grouped queries (no per-pair round trips)."""
+def last_met_on(pair_ids: list[int], *, session: Session) -> dict[int, date]:
+    """Return each pair's newest meeting date (pairs with no check-in are left out), in one statement."""
     if not pair_ids:
         return {}
-    last_met = dict(session.exec(
+    return dict(session.exec(
         select(CheckIn.pair_id, func.max(CheckIn.met_on)).where(col(CheckIn.pair_id).in_(pair_ids))
         .group_by(CheckIn.pair_id)
     ).all())
-    last_logged = dict(session.exec(
-        select(CheckIn.pair_id, func.max(CheckIn.created_at)).where(col(CheckIn.pair_id).in_(pair_ids))
-        .group_by(CheckIn.pair_id)
-    ).all())
-    last_help = dict(session.exec(
-        select(HelpRequest.pair_id, func.max(HelpRequest.created_at)).where(col(HelpRequest.pair_id).in_(pair_ids))
-        .group_by(HelpRequest.pair_id)
-    ).all())
-    paused = set(session.exec(
-        select(MemberState.pair_id).where(
-            col(MemberState.pair_id).in_(pair_ids), col(MemberState.prompts_paused_at).is_not(None)
-        )
-    ).all())
-    signals = {}
-    for pair_id in pair_ids:
-        help_at, logged_at = last_help.get(pair_id), last_logged.get(pair_id)
-        # A raised hand counts until a meeting is logged after it.
-        raised = help_at is not None and (logged_at is None or as_utc(help_at) > as_utc(logged_at))
-        signals[pair_id] = PairSignals(
-            last_met_on=last_met.get(pair_id), help_requested=raised, prompts_paused=pair_id in paused
-        )
-    return signals
 
 
 def as_utc(moment: datetime) -> datetime:
     """Return `moment` as aware UTC; SQLite hands stored aware times back naive."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def ratings_since(pair_ids: list[int], since: date, *, session: Session) -> list[tuple[int, int]]:
-    """Return (pair id, rating) of every check-in met on or after `since`."""
-    if not pair_ids:
-        return []
-    return [(p, r) for p, r in session.exec(
-        select(CheckIn.pair_id, CheckIn.rating).where(col(CheckIn.pair_id).in_(pair_ids), CheckIn.met_on >= since)
-    ).all()]
-
-
-def claim_event(event_id: str, now: datetime, *, session: Session) -> None:
-    """Record the event as handled; the flush raises IntegrityError when it already was."""
-    session.add(HandledEvent(event_id=event_id, handled_at=now))
-    session.flush()

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from sys import intern
 from typing import Any
@@ -17,14 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from bot.domain.export import ExportInputs
 from bot.domain.models import (
     Agreement,
     CheckIn,
     Goal,
     GoalStatus,
-    HandledEvent,
-    HelpRequest,
     MemberState,
     Nudge,
     NudgeStatus,
@@ -43,32 +40,10 @@ from bot.domain.policy import (
     PairFacts,
     ProgramState,
 )
-from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
 from bot.store.flags import QUIET
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
 
-
-
-def _latest_checkins_query(pair_ids_query):  # type: ignore[no-untyped-def]
-    """Return a query for each pair's latest check-in id (by meeting date, then id)."""
-    ranked = (
-        select(
-            CheckIn.id.label("checkin_id"),  # type: ignore[union-attr]
-            func.row_number()
-            .over(partition_by=CheckIn.pair_id, order_by=(CheckIn.met_on.desc(), CheckIn.id.desc()))  # type: ignore[union-attr]
-            .label("rank"),
-        )
-        .where(CheckIn.pair_id.in_(pair_ids_query))  # type: ignore[attr-defined]
-        .subquery()
-    )
-    return select(ranked.c.checkin_id).where(ranked.c.rank == 1)
-
-
-def latest_checkins(pair_ids_query, *, session: Session) -> dict[int, CheckIn]:  # type: ignore[no-untyped-def]
-    """Return each pair's latest check-in (by meeting date, then id) in one statement."""
-    rows = session.exec(select(CheckIn).where(CheckIn.id.in_(_latest_checkins_query(pair_ids_query))))  # type: ignore[union-attr]
-    return {row.pair_id: row for row in rows}
 
 
 @dataclass(frozen=True)
@@ -404,11 +379,6 @@ def drop_stale_claim(*, session: Session, claim: Nudge) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def prune_handled_events(*, session: Session, before: datetime) -> None:
-    """Forget Events API ids older than Slack's redelivery horizon (one statement)."""
-    session.execute(delete(HandledEvent).where(HandledEvent.handled_at < before))
-
-
 def pause_pairs_of(*, session: Session, person_id: str) -> list[int]:
     """Pause every active pair `person_id` belongs to (they left the workspace); return the pair ids."""
     ids = list(session.exec(select(Pair.id).where(  # type: ignore[call-overload]
@@ -466,53 +436,3 @@ def apply_state_change(
     if status == PairStatus.ACTIVE:
         values.update(paused_until=None)
     session.execute(update(Pair).where(Pair.id == pair_id, Pair.status != status).values(**values))
-
-
-# ---- the summary and the export ---------------------------------------------------------------------------
-
-
-def load_summary_inputs(*, session: Session, today: date) -> SummaryInputs:
-    """Return the summary's rows (every pair, dates, ratings — no text) in a fixed number of statements."""
-    pairs = tuple(session.exec(select(Pair).order_by(Pair.id)))
-    every = select(Pair.id)
-    last = latest_checkins(every, session=session)
-    since = today - timedelta(days=RATING_WINDOW_DAYS + 14)
-    recent = tuple(
-        RatedCheckin(pair_id, met_on, rating)
-        for pair_id, met_on, rating in session.exec(
-            select(CheckIn.pair_id, CheckIn.met_on, CheckIn.rating).where(CheckIn.met_on >= since)
-        ).all()
-    )
-    achieved = tuple(
-        d or today
-        for d in session.exec(select(Goal.achieved_on).where(Goal.status == GoalStatus.ACHIEVED)).all()
-    )
-    helped = dict(session.exec(select(HelpRequest.pair_id, func.max(HelpRequest.created_at))
-                               .group_by(HelpRequest.pair_id)).all())
-    help_pairs = frozenset(
-        pair_id for pair_id, at in helped.items() if pair_id not in last or at > last[pair_id].created_at
-    )
-    paused = frozenset(session.exec(
-        select(MemberState.pair_id).where(MemberState.prompts_paused_at.is_not(None))  # type: ignore[union-attr]
-    ).all())
-    return SummaryInputs(
-        pairs=pairs,
-        last_met={pair_id: c.met_on for pair_id, c in last.items()},
-        recent_checkins=recent,
-        goals_achieved_on=achieved,
-        help_pairs=help_pairs,
-        prompts_paused_pairs=paused,
-    )
-
-
-def load_export_inputs(*, session: Session) -> ExportInputs:
-    """Return the export's rows (people, pairs, counts, ratings — no text) in a fixed number of statements."""
-    pairs = tuple(session.exec(select(Pair).order_by(Pair.id)))
-    names = dict(session.exec(select(Person.slack_user_id, Person.display_name)).all())
-    checkins = tuple(
-        RatedCheckin(pair_id, met_on, rating)
-        for pair_id, met_on, rating in session.exec(select(CheckIn.pair_id, CheckIn.met_on, CheckIn.rating)).all()
-    )
-    goals = tuple(session.exec(select(Goal.pair_id, Goal.status)).all())
-    helps = tuple(session.exec(select(HelpRequest.pair_id)).all())
-    return ExportInputs(pairs=pairs, names=names, checkins=checkins, goals=goals, help_pair_ids=helps)

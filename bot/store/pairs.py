@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, and_, or_, select
 
+from bot.domain.figures import is_help_raised
 from bot.domain.health import PairSignals
 from bot.domain.models import Agreement, CheckIn, Goal, HelpRequest, MemberState, Pair, PairStatus
 from bot.domain.policy import PairSnapshot
@@ -54,7 +56,7 @@ _OPEN_PAGE, _OPEN_COUNT = _page_of()
 _PERSON_PAGE, _PERSON_COUNT = _page_of(_OF_PERSON)
 
 
-def list_open_pairs_page(*, session: Session, offset: int, limit: int, person: str | None = None
+def list_open_pairs_page(*, session: Session, offset: int, limit: int, zone: ZoneInfo, person: str | None = None
                          ) -> tuple[list[tuple[PairSnapshot, PairSignals]], int]:
     """Return one page of the not-ended pairs (only `person`'s when given) with their health signals, oldest
     first, and their total."""
@@ -66,18 +68,14 @@ def list_open_pairs_page(*, session: Session, offset: int, limit: int, person: s
     if not rows:
         # Past the last page (or no pairs at all): the total did not ride along, so ask for it.
         return [], int(connection.execute(count, params).scalar_one())
-    listings = [_listing(row) for row in rows]
+    listings = [_listing(row, zone) for row in rows]
     return listings, int(rows[0][-1])
 
 
-def _listing(row: Row[Any]) -> tuple[PairSnapshot, PairSignals]:
+def _listing(row: Row[Any], zone: ZoneInfo) -> tuple[PairSnapshot, PairSignals]:
     *columns, last_met, last_asked, paused, _total = row
-    asked_on = last_asked.date() if last_asked is not None else None
-    signals = PairSignals(
-        last_met_on=last_met,
-        help_requested=asked_on is not None and (last_met is None or asked_on >= last_met),
-        prompts_paused=bool(paused),
-    )
+    signals = PairSignals(last_met_on=last_met, help_requested=is_help_raised(last_asked, last_met, zone),
+                          prompts_paused=bool(paused))
     return PairSnapshot(*columns), signals
 
 

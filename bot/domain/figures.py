@@ -1,0 +1,209 @@
+"""Program figures, one definition each — read by the weekly summary, the coordinators' Home and the export.
+
+The rating window, "at risk", "asked for help" and the program's today live here and nowhere else: the
+summary, the Home and the CSV read one `ProgramInputs` (one store query, `bot.store.reports`) through these
+functions, so they cannot disagree. Figures only: no text of any check-in, note or goal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.health import Health, PairSignals, average_or_none, days_silent, health_of
+from bot.domain.models import GoalStatus, Pair, PairStatus, Phase
+
+# Ratings and check-ins are counted over the last four weeks, today included.
+RATING_WINDOW_DAYS = 28
+ENDINGS_WINDOW_DAYS = 30
+
+EXPORT_COLUMNS = (
+    "pair_id", "mentor_id", "mentor_name", "mentee_id", "mentee_name", "phase", "status", "started_on",
+    "ends_on", "cadence_days", "checkins", "last_checkin_on", "average_rating", "goals_set", "goals_achieved",
+    "help_requests", "closure_reason", "health",
+)
+
+
+@dataclass(frozen=True)
+class RatedCheckin:
+    pair_id: int
+    met_on: date
+    rating: int
+
+
+@dataclass(frozen=True)
+class PairTally:
+    """One pair's counts over its whole life, and the dates its health is judged on."""
+
+    checkins: int = 0
+    rating_sum: int = 0
+    last_met_on: date | None = None  # the newest check-in by meeting date
+    help_requests: int = 0
+    last_help_at: datetime | None = None
+    goals_set: int = 0
+    goals_achieved: int = 0
+    prompts_paused: bool = False
+
+
+NO_TALLY = PairTally()
+
+
+@dataclass(frozen=True)
+class ProgramInputs:
+    """What every program figure is computed from (loaded by `bot.store.reports.load_program_inputs`)."""
+
+    pairs: tuple[Pair, ...]
+    tallies: dict[int, PairTally] = field(default_factory=dict)
+    recent_checkins: tuple[RatedCheckin, ...] = ()  # at least those met in the last RATING_WINDOW_DAYS
+    goals_achieved_on: tuple[date, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # display names, for the export
+
+
+@dataclass(frozen=True)
+class AtRiskPair:
+    pair: Pair
+    days_silent: int
+    help_requested: bool
+    prompts_paused: bool
+
+
+@dataclass(frozen=True)
+class ProgramFigures:
+    today: date
+    active: int
+    paused: int
+    ended: int
+    by_phase: dict[str, int]
+    checkins_this_week: int
+    checkins_last_week: int
+    checkins_in_window: int  # met in the last RATING_WINDOW_DAYS
+    average_rating: float | None  # over the same window; None for too few pairs
+    goals_achieved: int
+    goals_achieved_this_week: int
+    at_risk: tuple[AtRiskPair, ...]
+    endings: tuple[Pair, ...]
+
+
+def program_today(now: datetime, zone: ZoneInfo) -> date:
+    """Return the program's calendar date at `now` (`zone` is MENTORBOT_TIMEZONE's)."""
+    return now.astimezone(zone).date()
+
+
+def is_help_raised(last_help_at: datetime | None, last_met_on: date | None, zone: ZoneInfo) -> bool:
+    """Return True while the pair's last raised hand is unanswered.
+
+    A hand counts until the pair's newest meeting (by meeting date, not by when it was logged) falls on a
+    later day than the hand went up, in the program's zone. A back-dated check-in of an earlier meeting does
+    not answer it; nor does a meeting the same day, which may be what made someone ask.
+    """
+    if last_help_at is None:
+        return False
+    at = last_help_at if last_help_at.tzinfo is not None else last_help_at.replace(tzinfo=UTC)
+    return last_met_on is None or last_met_on <= at.astimezone(zone).date()
+
+
+def signals_of(tally: PairTally, zone: ZoneInfo) -> PairSignals:
+    return PairSignals(last_met_on=tally.last_met_on,
+                       help_requested=is_help_raised(tally.last_help_at, tally.last_met_on, zone),
+                       prompts_paused=tally.prompts_paused)
+
+
+def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> ProgramFigures:
+    """Return the program figures as of `today`; "this week" is the 7 days up to and including today."""
+    week_start = today - timedelta(days=6)
+    last_week_start = week_start - timedelta(days=7)
+    live = [p for p in inputs.pairs if p.status != PairStatus.ENDED]
+    by_phase = {phase.value: 0 for phase in Phase if phase != Phase.ENDED}
+    for pair in live:
+        by_phase[pair.phase] = by_phase.get(pair.phase, 0) + 1
+    this_week = sum(1 for c in inputs.recent_checkins if week_start <= c.met_on <= today)
+    last_week = sum(1 for c in inputs.recent_checkins if last_week_start <= c.met_on < week_start)
+    rating_since = today - timedelta(days=RATING_WINDOW_DAYS - 1)
+    rated = [c for c in inputs.recent_checkins if rating_since <= c.met_on <= today]
+    average = average_or_none([c.rating for c in rated], group_size=len({c.pair_id for c in rated}))
+    at_risk = []
+    for pair in live:
+        signals = signals_of(inputs.tallies.get(pair.id or 0, NO_TALLY), zone)
+        if health_of(pair, signals, today) == Health.AT_RISK:
+            at_risk.append(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
+                                      signals.prompts_paused))
+    at_risk.sort(key=lambda a: (-a.days_silent, a.pair.id or 0))
+    horizon = today + timedelta(days=ENDINGS_WINDOW_DAYS)
+    endings = sorted((p for p in live if today <= p.ends_on <= horizon), key=lambda p: (p.ends_on, p.id or 0))
+    return ProgramFigures(
+        today=today,
+        active=sum(1 for p in inputs.pairs if p.status == PairStatus.ACTIVE),
+        paused=sum(1 for p in inputs.pairs if p.status == PairStatus.PAUSED),
+        ended=sum(1 for p in inputs.pairs if p.status == PairStatus.ENDED),
+        by_phase=by_phase,
+        checkins_this_week=this_week,
+        checkins_last_week=last_week,
+        checkins_in_window=len(rated),
+        average_rating=average,
+        goals_achieved=len(inputs.goals_achieved_on),
+        goals_achieved_this_week=sum(1 for d in inputs.goals_achieved_on if week_start <= d <= today),
+        at_risk=tuple(at_risk),
+        endings=tuple(endings),
+    )
+
+
+def _safe_cell(value: str) -> str:
+    """Keep a spreadsheet from running a display name as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def export_rows(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> list[dict[str, str]]:
+    """Return one row per pair, oldest first, in EXPORT_COLUMNS order."""
+    rows = []
+    for pair in sorted(inputs.pairs, key=lambda p: p.id or 0):
+        pair_id = pair.id or 0
+        tally = inputs.tallies.get(pair_id, NO_TALLY)
+        average = f"{tally.rating_sum / tally.checkins:.1f}" if tally.checkins else ""
+        rows.append({
+            "pair_id": str(pair_id),
+            "mentor_id": pair.mentor_id,
+            "mentor_name": _safe_cell(inputs.names.get(pair.mentor_id, "")),
+            "mentee_id": pair.mentee_id,
+            "mentee_name": _safe_cell(inputs.names.get(pair.mentee_id, "")),
+            "phase": pair.phase,
+            "status": pair.status,
+            "started_on": pair.started_on.isoformat(),
+            "ends_on": pair.ends_on.isoformat(),
+            "cadence_days": str(pair.cadence_days),
+            "checkins": str(tally.checkins),
+            "last_checkin_on": tally.last_met_on.isoformat() if tally.last_met_on else "",
+            "average_rating": average,
+            "goals_set": str(tally.goals_set),
+            "goals_achieved": str(tally.goals_achieved),
+            "help_requests": str(tally.help_requests),
+            "closure_reason": pair.closure_reason or "",
+            "health": health_of(pair, signals_of(tally, zone), today).value,
+        })
+    return rows
+
+
+def tally_pairs(
+    checkins: list[tuple[int, int, int, date]],
+    helps: list[tuple[int, int, datetime]],
+    goals: list[tuple[int, str]],
+    paused: frozenset[int],
+) -> dict[int, PairTally]:
+    """Return each pair's tally from grouped rows: (pair, count, rating sum, last met), (pair, count, last
+    asked), (pair, goal status) per goal, and the pairs whose prompts are paused."""
+    fields: dict[int, dict[str, object]] = defaultdict(dict)
+    for pair_id, count, rating_sum, last_met in checkins:
+        fields[pair_id].update(checkins=count, rating_sum=int(rating_sum or 0), last_met_on=last_met)
+    for pair_id, count, last_at in helps:
+        fields[pair_id].update(help_requests=count, last_help_at=last_at)
+    goals_set: dict[int, int] = defaultdict(int)
+    goals_done: dict[int, int] = defaultdict(int)
+    for pair_id, status in goals:
+        goals_set[pair_id] += 1
+        goals_done[pair_id] += status == GoalStatus.ACHIEVED
+    for pair_id, count in goals_set.items():
+        fields[pair_id].update(goals_set=count, goals_achieved=goals_done[pair_id])
+    for pair_id in paused:
+        fields[pair_id]["prompts_paused"] = True
+    return {pair_id: PairTally(**values) for pair_id, values in fields.items()}  # type: ignore[arg-type]
