@@ -29,8 +29,3 @@ def phase_label(phase: str) -> str:
 def phase_guidance(phase: str) -> str:
     """Return the one-line guidance for `phase`."""
     return PHASE_GUIDANCE[Phase(phase)]
-
-
-def next_phase(phase: str) -> Phase | None:
-    """Return the phase after `phase`, or None once the relationship has ended."""
-    return Phase(phase).next()

@@ -40,6 +40,7 @@ from bot.blocks.ids import (
     CHECKIN_SHARED_BLOCK,
     CHECKIN_SHARED_INPUT,
 )
+from bot.domain import pairs
 from bot.domain.models import (
     CheckIn,
     Goal,
@@ -53,11 +54,12 @@ from bot.domain.models import (
     Phase,
     PrivateNote,
 )
+from bot.domain.pairs import is_member, partner_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.store import checkins as store
-from bot.store import get_pair, is_member, partner_of
+from bot.store import get_pair
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -313,9 +315,8 @@ class CheckinService:
                     session.add(goal)
                     achieved.append(goal.text)
             # Meeting with goals set means the pair is past setting direction and into the core work.
-            if pair.phase == Phase.DIRECTION and store.has_goals(source.pair_id, session=session):
-                pair.phase = Phase.PROGRESSION
-                pair.phase_changed_at = now
+            if pair.phase == Phase.DIRECTION and pairs.begin_progression(
+                    pair, now, has_goals=store.has_goals(source.pair_id, session=session)):
                 session.add(pair)
             self._answered(session, pair, actor, now, source.channel, source.ts)
             session.commit()

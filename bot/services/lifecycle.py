@@ -46,6 +46,7 @@ from bot.blocks.lifecycle import (
     notice,
     page_count,
 )
+from bot.domain import pairs
 from bot.domain.commands import (
     USAGE,
     AddGoal,
@@ -59,11 +60,11 @@ from bot.domain.commands import (
 )
 from bot.domain.health import health_of
 from bot.domain.models import Agreement, ClosureReason, Goal, GoalStatus, Pair, PairStatus, Phase
-from bot.domain.phases import next_phase
+from bot.domain.pairs import is_member, partner_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
-from bot.store import get_pair, is_member, list_pairs_for_person, partner_of
+from bot.store import get_pair, list_pairs_for_person
 from bot.store.flags import QUIET, set_flag
 from bot.store.pairs import (
     find_open_pair_between,
@@ -354,11 +355,8 @@ class LifecycleService:
             goal = Goal(pair_id=pair.id, text=command.text, measure=command.measure, due_on=command.due_on,
                         created_at=now, created_by=actor)
             session.add(goal)
-            moved = pair.phase == Phase.RAPPORT
-            if moved:
-                pair.phase = Phase.DIRECTION
-                pair.phase_changed_at = now
-                session.add(pair)
+            moved = pairs.begin_direction(pair, now)
+            session.add(pair)
             session.commit()
             row = _goal_rows([*goals, goal])[-1]
         return build_goal_added_reply(goal=row, moved_to_direction=moved, today=today)
@@ -394,11 +392,8 @@ class LifecycleService:
 
     # ---- phases, pausing, ending --------------------------------------------------------------------
 
-    def _wind_up(self, pair: Pair, goals: list[Goal], now: datetime, after: _AfterCommit) -> None:
-        """Move `pair` to winding up and queue the closing prompts and the coordinators' question."""
-        pair.phase = Phase.WINDING_UP
-        pair.phase_changed_at = now
-        pair.winding_up_at = now
+    def _tell_winding_up(self, pair: Pair, goals: list[Goal], after: _AfterCommit) -> None:
+        """Queue the closing prompts and the coordinators' question of a pair that began winding up."""
         rows = _goal_rows(goals)
         for member in (pair.mentor_id, pair.mentee_id):
             after.add(member, build_closing_prompt(pair_id=pair.id or 0, partner_id=partner_of(pair, member),
@@ -407,12 +402,8 @@ class LifecycleService:
             after.add(coordinator, build_closure_reason_request(pair_id=pair.id or 0, mentor_id=pair.mentor_id,
                                                                 mentee_id=pair.mentee_id))
 
-    def _finish(self, pair: Pair, now: datetime, after: _AfterCommit) -> None:
-        pair.phase = Phase.ENDED
-        pair.status = PairStatus.ENDED
-        pair.phase_changed_at = now
-        pair.ended_at = now
-        pair.paused_until = None
+    @staticmethod
+    def _tell_ended(pair: Pair, after: _AfterCommit) -> None:
         who = describe_pair(pair.mentor_id, pair.mentee_id)
         after.add(pair.channel_id, notice(f"Your mentoring relationship ({who}) has ended. Thank you both for the "
                                           "time you gave it."))
@@ -420,16 +411,13 @@ class LifecycleService:
     def _move_on(self, session: Session, pair: Pair, now: datetime, after: _AfterCommit) -> str | None:
         """Advance `pair` one phase, with what that step brings; return the phase it left."""
         left = pair.phase
-        target = next_phase(pair.phase)
-        if target is None:
+        reached = pairs.advance(pair, now, self.today(now))
+        if reached is None:
             return None
-        if target == Phase.WINDING_UP:
-            self._wind_up(pair, list_goals(pair.id or 0, session=session), now, after)
-        elif target == Phase.ENDED:
-            self._finish(pair, now, after)
-        else:
-            pair.phase = target
-            pair.phase_changed_at = now
+        if reached == Phase.WINDING_UP:
+            self._tell_winding_up(pair, list_goals(pair.id or 0, session=session), after)
+        elif reached == Phase.ENDED:
+            self._tell_ended(pair, after)
         session.add(pair)
         return left
 
@@ -453,8 +441,7 @@ class LifecycleService:
             pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=usage,
                                      suggest="/mentoring pause", coordinator=coordinator)
             until = date.fromordinal(today.toordinal() + days)
-            pair.status = PairStatus.PAUSED
-            pair.paused_until = until
+            pairs.pause(pair, until)
             session.add(pair)
             session.commit()
             text = (f":double_vertical_bar: {mention(actor)} paused reminders for "
@@ -473,8 +460,7 @@ class LifecycleService:
                                      suggest="/mentoring resume", coordinator=coordinator)
             if pair.status != PairStatus.PAUSED:
                 raise UserError(f"{describe_pair(pair.mentor_id, pair.mentee_id)} isn't paused.", usage)
-            pair.status = PairStatus.ACTIVE
-            pair.paused_until = None
+            pairs.resume(pair)
             session.add(pair)
             session.commit()
             text = (f":arrow_forward: {mention(actor)} resumed reminders for "
@@ -492,10 +478,12 @@ class LifecycleService:
                                      suggest="/mentoring end", coordinator=coordinator)
             who = describe_pair(pair.mentor_id, pair.mentee_id)
             if pair.phase == Phase.WINDING_UP or self.today(now) >= pair.ends_on:
-                self._finish(pair, now, after)
+                pairs.end(pair, now, self.today(now))
+                self._tell_ended(pair, after)
                 text = f":checkered_flag: {who} has ended. Thank you for closing it well."
             else:
-                self._wind_up(pair, list_goals(pair.id or 0, session=session), now, after)
+                pairs.wind_up(pair, now)
+                self._tell_winding_up(pair, list_goals(pair.id or 0, session=session), after)
                 text = (f":hourglass_flowing_sand: {who} is now winding up: both members got a closing-reflection "
                         f"prompt. It ends on {pair.ends_on.isoformat()}, or run `/mentoring end` again to end it now.")
             session.add(pair)

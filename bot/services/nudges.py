@@ -22,8 +22,10 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
+from bot.domain import pairs
+from bot.domain.figures import program_today
 from bot.domain.health import days_silent
-from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
+from bot.domain.models import Nudge, NudgeKind, Pair, PairStatus
 from bot.domain.policy import (
     GROUP,
     Decision,
@@ -43,6 +45,7 @@ from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
 from bot.store import nudges as ledger
 from bot.store.nudges import load_program_state, read_program
+from bot.store.pairs import active_pairs_of, pairs_by_id
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -177,17 +180,16 @@ class NudgeService:
         with self.ctx.session() as session:
             with collector_paused():
                 # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
-                state, pairs = read_program(**self._read_arguments(session, now))
-                decision = decide(state, pairs, now)
+                state, stream = read_program(**self._read_arguments(session, now))
+                decision = decide(state, stream, now)
                 state = self._with_ledger_keys(session, state, decision)
                 decided = plan(state, now, decision)
                 del decision, state
             if not dry_run:
-                for change in decided.changes:
-                    ledger.apply_state_change(
-                        session=session, pair_id=change.pair_id, status=change.status,
-                        phase=change.phase, now=now, closure_reason=ClosureReason.COMPLETED,
-                    )
+                today = program_today(now, self.ctx.settings.zone)
+                changes = {c.pair_id: c.status for c in decided.changes}
+                for pair in pairs_by_id(list(changes), session=session):
+                    pairs.follow_clock(pair, changes[pair.id or 0], now, today)
                 session.commit()
         result.due = decided.nudges
         result.state_changes = len(decided.changes)
@@ -470,7 +472,10 @@ class NudgeService:
     def _pause_departed(self, person_id: str) -> list[int]:
         """Pause the active pairs of someone who left the workspace; return their ids."""
         with self.ctx.session() as session:
-            paused = ledger.pause_pairs_of(session=session, person_id=person_id)
+            paused = []
+            for pair in active_pairs_of(person_id, session=session):
+                pairs.pause(pair, until=None)
+                paused.append(pair.id or 0)
             session.commit()
         if paused:
             logger.warning("%s has left the workspace: pairs %s paused", person_id, paused)

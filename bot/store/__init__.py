@@ -11,14 +11,6 @@ def get_pair(pair_id: int, *, session: Session) -> Pair | None:
     return session.get(Pair, pair_id)
 
 
-def is_member(pair: Pair, user_id: str) -> bool:
-    return user_id in (pair.mentor_id, pair.mentee_id)
-
-
-def partner_of(pair: Pair, user_id: str) -> str:
-    return pair.mentee_id if user_id == pair.mentor_id else pair.mentor_id
-
-
 def list_pairs_for_person(user_id: str, *, session: Session, include_ended: bool = False) -> list[Pair]:
     """Return `user_id`'s pairs (not ended unless asked), oldest first."""
     query = select(Pair).where(or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id))

@@ -379,16 +379,6 @@ def drop_stale_claim(*, session: Session, claim: Nudge) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def pause_pairs_of(*, session: Session, person_id: str) -> list[int]:
-    """Pause every active pair `person_id` belongs to (they left the workspace); return the pair ids."""
-    ids = list(session.exec(select(Pair.id).where(  # type: ignore[call-overload]
-        Pair.status == PairStatus.ACTIVE, or_(Pair.mentor_id == person_id, Pair.mentee_id == person_id))))
-    if ids:
-        session.execute(update(Pair).where(Pair.id.in_(ids)).values(  # type: ignore[union-attr]
-            status=PairStatus.PAUSED, paused_until=None))
-    return ids
-
-
 def list_undeliverable(*, session: Session, limit: int = 200) -> list[Nudge]:
     query = select(Nudge).where(Nudge.status == NudgeStatus.UNDELIVERABLE)
     return list(session.exec(query.order_by(Nudge.claimed_at.desc()).limit(limit)))  # type: ignore[attr-defined]
@@ -421,18 +411,3 @@ def count_unanswered_prompt(*, session: Session, pair_id: int, person_id: str) -
 def mark_prompts_paused(*, session: Session, pair_id: int, person_id: str, now: datetime) -> None:
     _update_member_state(session=session, pair_id=pair_id, person_id=person_id,
                          values={"prompts_paused_at": now}, initial={"prompts_paused_at": now})
-
-
-def apply_state_change(
-    *, session: Session, pair_id: int, status: str, phase: str | None, now: datetime, closure_reason: str | None
-) -> None:
-    """Move a pair to `status` (and `phase`), only if it still needs the move."""
-    values: dict[str, object] = {"status": status}
-    if phase is not None:
-        values.update(phase=phase, phase_changed_at=now)
-    if status == PairStatus.ENDED:
-        # A reason chosen when the pair moved to winding up (e.g. ended early) stands.
-        values.update(ended_at=now, closure_reason=func.coalesce(Pair.closure_reason, closure_reason))
-    if status == PairStatus.ACTIVE:
-        values.update(paused_until=None)
-    session.execute(update(Pair).where(Pair.id == pair_id, Pair.status != status).values(**values))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, and_, or_, select
+from sqlmodel import Session, and_, col, or_, select
 
 from bot.domain.figures import is_help_raised
 from bot.domain.health import PairSignals
@@ -87,3 +87,18 @@ def list_goals(pair_id: int, *, session: Session) -> list[Goal]:
     """Return the pair's goals in creation order (their 1-based position is the goal number)."""
     return list(session.exec(select(Goal).where(Goal.pair_id == pair_id).order_by(Goal.id)))
 
+
+
+def pairs_by_id(pair_ids: list[int], *, session: Session, batch: int = 500) -> list[Pair]:
+    """Return the pairs with these ids (those that still exist), a few statements for any number of them."""
+    found: list[Pair] = []
+    for start in range(0, len(pair_ids), batch):
+        found.extend(session.exec(select(Pair).where(col(Pair.id).in_(pair_ids[start:start + batch]))))
+    return found
+
+
+def active_pairs_of(person_id: str, *, session: Session) -> list[Pair]:
+    """Return the active pairs `person_id` belongs to, in either role."""
+    return list(session.exec(select(Pair).where(
+        Pair.status == PairStatus.ACTIVE, or_(Pair.mentor_id == person_id, Pair.mentee_id == person_id))
+        .order_by(Pair.id)))  # type: ignore[arg-type]
