@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.domain.models import Nudge, NudgeStatus
-from bot.services.nudges import CLAIM_LEASE, DELIVERY_WORKERS
-from bot.store import nudges as ledger
+from bot.services.sweep import CLAIM_LEASE, DELIVERY_WORKERS
+from bot.store import snapshot as ledger
 from tests.fake_slack import FakeSlack
 from tests.test_cli_and_server import MENTORBOT, mentorbot_env
 from tests.test_crash_and_instances import NOW, delivered_keys

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.domain.models import HandledEvent, Nudge, NudgeStatus, Pair, PairStatus
-from bot.services.nudges import CLAIM_LEASE
+from bot.services.sweep import CLAIM_LEASE
 from tests.conftest import COORDINATOR
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
@@ -116,7 +116,7 @@ def test_a_second_sweep_while_one_runs_does_nothing(services, program, fake_slac
 
 
 def test_each_nudge_sent_is_logged_with_its_key_and_no_text(services, program, caplog):
-    with caplog.at_level(logging.INFO, logger="bot.services.nudges"):
+    with caplog.at_level(logging.INFO, logger="bot.services.sweep"):
         result = services.nudges.sweep(now=NOW)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("nudge sent")]
     assert len(lines) == len(result.sent)

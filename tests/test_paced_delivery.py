@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from bench.dataset import NOW, build_due_program
 from bot.config import Settings
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
-from bot.services.nudges import CLAIM_LEASE, LEASE_RENEWAL
+from bot.services.sweep import CLAIM_LEASE, LEASE_RENEWAL
 from bot.store import flags
 from tests.conftest import COORDINATOR, make_settings
 from tests.fake_slack import Call, RateLimitedSlack

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from bot.services.pacing import Pacer
+from bot.delivery.pacing import Pacer
 
 
 def drain(pacer: Pacer[str], *, post_takes: float = 0.0) -> list[tuple[float, str, str]]:

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.delivery.recovery import BACKOFF_SECONDS, SEND_ATTEMPTS
 from bot.domain.models import Nudge, NudgeStatus, Pair, PairStatus, Person
-from bot.services.nudges import CLAIM_LEASE
-from bot.services.recovery import BACKOFF_SECONDS, SEND_ATTEMPTS
+from bot.services.sweep import CLAIM_LEASE
 from tests.conftest import COORDINATOR
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
@@ -119,7 +119,7 @@ def test_a_refused_token_stops_delivery_with_one_log_line_until_slack_accepts_it
     code, services, program, fake_slack, engine, caplog
 ):
     fake_slack.fail("chat.postMessage", error=code, times=2)
-    with caplog.at_level(logging.INFO, logger="bot.services.nudges"):
+    with caplog.at_level(logging.INFO, logger="bot.services.sweep"):
         first = services.nudges.sweep(now=NOW)
         second = services.nudges.sweep(now=NOW + timedelta(minutes=5))
         assert first.stopped and second.stopped and not first.sent and not second.sent

@@ -9,9 +9,9 @@ from bot.services.errors import UserError
 from bot.services.events import EventService
 from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
-from bot.services.nudges import NudgeService
 from bot.services.people import PeopleService
 from bot.services.reports import ReportService
+from bot.services.sweep import NudgeService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
 

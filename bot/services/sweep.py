@@ -22,6 +22,8 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
+from bot.delivery.pacing import Pacer
+from bot.delivery.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.domain import pairs
 from bot.domain.figures import program_today
 from bot.domain.health import days_silent
@@ -39,13 +41,11 @@ from bot.domain.policy import (
 )
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
-from bot.services.pacing import Pacer
 from bot.services.people import INFO_MAX_AGE
-from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import flags
-from bot.store import nudges as ledger
-from bot.store.nudges import load_program_state, read_program
+from bot.store import snapshot as ledger
 from bot.store.pairs import active_pairs_of, pairs_by_id
+from bot.store.snapshot import load_program_state, read_program
 
 if TYPE_CHECKING:
     from bot.services import Services
