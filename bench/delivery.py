@@ -48,6 +48,7 @@ from bench.dataset import NOW, build_due_program  # noqa: E402
 from bot.app import build_services  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import make_engine  # noqa: E402
+from bot.delivery.worker import conversation_of  # noqa: E402
 from bot.services import Services  # noqa: E402
 from tests.conftest import TEST_ENCRYPTION_KEY  # noqa: E402
 from tests.fake_slack import RateLimitedSlack  # noqa: E402
@@ -130,13 +131,13 @@ def make_services(url: str, slack_url: str) -> Services:
 
 def deliver_by_sweeps(services: Services, deadline: float) -> int:
     """Call the real sweep until nothing is left or the deadline passes; return how many sweeps ran."""
-    stopper = threading.Timer(max(0.0, deadline - time.monotonic()), services.nudges.stopping.set)
+    stopper = threading.Timer(max(0.0, deadline - time.monotonic()), services.sweep.stopping.set)
     stopper.daemon = True
     stopper.start()
     sweeps = 0
     try:
         while time.monotonic() < deadline:
-            result = services.nudges.sweep(now=NOW, dry_run=False)
+            result = services.sweep.run(now=NOW, dry_run=False)
             sweeps += 1
             if not result.due or (result.stopped is None and not result.retry_later):
                 break
@@ -152,8 +153,8 @@ def measure(template: Path, workdir: Path, args: argparse.Namespace) -> dict[str
     fake = FakeSlackRun(args)
     services = make_services(url, fake.start())
     try:
-        due = services.nudges.sweep(now=NOW, dry_run=True).due
-        per_channel = Counter(services.nudges._conversation_of(n) for n in due)
+        due = services.sweep.run(now=NOW, dry_run=True).due
+        per_channel = Counter(conversation_of(n) for n in due)
         started = time.monotonic()
         sweeps = deliver_by_sweeps(services, started + args.max_seconds)
         ended = time.monotonic()

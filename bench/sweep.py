@@ -79,25 +79,25 @@ def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
                         encryption_keys=(TEST_ENCRYPTION_KEY,))
     build_program(engine, pairs, NoteCipher([TEST_ENCRYPTION_KEY]))
     services = build_services(settings, engine=engine)
-    services.nudges.sweep(now=NOW, dry_run=True)  # warm caches (statement compilation), as a running bot has
+    services.sweep.run(now=NOW, dry_run=True)  # warm caches (statement compilation), as a running bot has
     issued: list[tuple[str, Any]] = []
 
     def count(_conn: object, _cursor: object, statement: str, parameters: Any, *_rest: object) -> None:
         issued.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", count)
-    result = services.nudges.sweep(now=NOW, dry_run=True)
+    result = services.sweep.run(now=NOW, dry_run=True)
     event.remove(engine, "before_cursor_execute", count)
     # Best and worst of three: on a shared virtual machine one run can take half as long again as the next.
     runs = []
     for _ in range(3):
         started = time.perf_counter()
-        services.nudges.sweep(now=NOW, dry_run=True)
+        services.sweep.run(now=NOW, dry_run=True)
         runs.append(time.perf_counter() - started)
     seconds = min(runs)
     # Memory in a second, separate run: tracemalloc slows Python down several times.
     tracemalloc.start()
-    services.nudges.sweep(now=NOW, dry_run=True)
+    services.sweep.run(now=NOW, dry_run=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     floor = min(floor_seconds(engine, issued) for _ in range(3))

@@ -77,7 +77,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
         logger.info("shutting down")
     finally:
         # Finish the nudge in flight (its ledger row must say sent), skip the rest of the sweep, then exit.
-        runtime.services.nudges.stopping.set()
+        runtime.services.sweep.stopping.set()
         clock.shutdown(wait=True)
         # Replies already accepted (the user saw Slack acknowledge) are still sent.
         runtime.after_ack.shutdown()
@@ -170,10 +170,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     services = _build_services(settings)
 
     def _finish_in_flight(_signum: int, _frame: object) -> None:
-        services.nudges.stopping.set()  # the sweep records the nudge in flight, then stops
+        services.sweep.stopping.set()  # the sweep records the nudge in flight, then stops
 
     signal.signal(signal.SIGTERM, _finish_in_flight)
-    result = services.nudges.sweep(now=now, dry_run=args.dry_run)
+    result = services.sweep.run(now=now, dry_run=args.dry_run)
     if args.dry_run:
         from bot.domain.policy import GROUP
 
@@ -200,7 +200,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     print(f"Sent {len(result.sent)}, undeliverable {len(result.undeliverable)}, skipped {len(result.skipped)} "
           f"(already claimed, or no longer due), to retry {len(result.retry_later)}.")
-    if result.stopped and services.nudges.stopping.is_set():
+    if result.stopped and services.sweep.stopping.is_set():
         print("Stopped early on SIGTERM after the nudge in flight; the next sweep sends the rest.")
         return 0
     if result.stopped:

@@ -9,4 +9,4 @@ from bot.services import Services
 
 def send_due_nudges(services: Services) -> None:
     """Run one nudge sweep as of now (APScheduler logs a failed tick; the next tick tries again)."""
-    services.nudges.sweep(now=datetime.now(UTC))
+    services.sweep.run(now=datetime.now(UTC))

@@ -92,7 +92,7 @@ def test_the_summary_and_the_scheduled_nudges_carry_no_note_text(slack, fake_sla
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     before = len(fake_slack.posted())
     for hours in range(0, 24 * 10, 3):  # ten days of sweeps, through working hours in every zone
-        services.nudges.sweep(now=start + timedelta(hours=hours))
+        services.sweep.run(now=start + timedelta(hours=hours))
     services.reports.post_summary(actor=COORDINATOR, now=start + timedelta(days=7))
     assert len(fake_slack.posted()) > before + 1, "the sweeps delivered nudges to check"
 

@@ -36,7 +36,7 @@ def program(engine, runtime, fake_slack) -> frozenset[str]:
             make_goal(session, pair, due_on=date(2026, 12, 1))
             make_checkin(session, pair, cipher, met_on=date(2026, 1, 12 - index % 3), private_note="kept apart")
         session.commit()
-    due = runtime.services.nudges.sweep(now=NOW, dry_run=True).due
+    due = runtime.services.sweep.run(now=NOW, dry_run=True).due
     assert len(due) >= PAIRS, "the seeded program should have plenty due"
     return frozenset(n.key for n in due)
 

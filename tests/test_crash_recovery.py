@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from bot.delivery.recovery import CLAIM_LEASE
+from bot.delivery.worker import DELIVERY_WORKERS
 from bot.domain.models import Nudge, NudgeStatus
-from bot.services.sweep import CLAIM_LEASE, DELIVERY_WORKERS
-from bot.store import snapshot as ledger
+from bot.store import ledger
 from tests.fake_slack import FakeSlack
 from tests.test_cli_and_server import MENTORBOT, mentorbot_env
 from tests.test_crash_and_instances import NOW, delivered_keys
@@ -76,7 +77,7 @@ def settle_and_count(runtime, engine, fake_slack, database_url, cwd, expected, *
     for attempt in range(3):
         result = run_sweep(fake_slack, database_url, cwd, after + timedelta(minutes=attempt))
         assert result.returncode == 0, result.stderr
-        if not claims_left(engine) and not runtime.services.nudges.sweep(now=after, dry_run=True).due:
+        if not claims_left(engine) and not runtime.services.sweep.run(now=after, dry_run=True).due:
             break
     keys = delivered_keys(fake_slack)
     figures = {**label, "expected": len(expected), "delivered": len(set(keys) & expected),

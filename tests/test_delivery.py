@@ -63,7 +63,7 @@ def ledger(engine) -> list[Nudge]:  # type: ignore[no-untyped-def]
 
 
 def test_a_due_prompt_is_sent_once_with_buttons_and_its_key_as_metadata(services, fake_slack, engine, one_pair):
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert len(result.sent) == 2
     for user in (MENTOR, MENTEE):
         [message] = dms(fake_slack, user)
@@ -82,8 +82,8 @@ def test_a_due_prompt_is_sent_once_with_buttons_and_its_key_as_metadata(services
 
 
 def test_the_same_sweep_twice_sends_each_nudge_once(services, fake_slack, engine, one_pair):
-    services.nudges.sweep(now=NOW)
-    again = services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
+    again = services.sweep.run(now=NOW)
     assert again.due == [] and again.sent == []
     assert len(fake_slack.posted()) == 2
     assert len(ledger(engine)) == 2
@@ -102,7 +102,7 @@ def test_two_sweeps_in_parallel_send_each_nudge_once(services, fake_slack, engin
 
     def run() -> None:
         barrier.wait()
-        results.append(services.nudges.sweep(now=NOW))
+        results.append(services.sweep.run(now=NOW))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -121,7 +121,7 @@ def test_rate_limits_and_server_errors_are_waited_out_and_each_nudge_arrives_onc
 ):
     fake_slack.fail("chat.postMessage", status=429, retry_after=1)
     fake_slack.fail("chat.postMessage", status=500)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert len(result.sent) == 2
     assert len(fake_slack.calls_to("chat.postMessage")) == 4
     assert sorted(m["channel"] for m in fake_slack.posted()) == ["DMENTEE1", "DMENTOR1"]
@@ -129,10 +129,10 @@ def test_rate_limits_and_server_errors_are_waited_out_and_each_nudge_arrives_onc
 
 def test_a_passing_failure_releases_the_claim_and_a_later_sweep_sends_it(services, fake_slack, engine, one_pair):
     fake_slack.fail("chat.postMessage", status=500, times=3)  # more than the client's own retries
-    first = services.nudges.sweep(now=NOW)
+    first = services.sweep.run(now=NOW)
     assert len(first.retry_later) == 1 and len(first.sent) == 1
     assert len(ledger(engine)) == 1
-    second = services.nudges.sweep(now=NOW.replace(minute=5))
+    second = services.sweep.run(now=NOW.replace(minute=5))
     assert len(second.sent) == 1
     assert len(fake_slack.posted()) == 2
 
@@ -143,7 +143,7 @@ def test_an_undeliverable_nudge_is_recorded_and_the_coordinator_told_once(servic
     with Session(engine) as session:
         seed_pair(session, services.ctx.cipher, mentee="UNOBODY9")
         session.commit()
-    first = services.nudges.sweep(now=NOW)
+    first = services.sweep.run(now=NOW)
     assert len(first.undeliverable) == 1
     [row] = [r for r in ledger(engine) if r.recipient == "UNOBODY9"]
     assert (row.status, row.error) == (NudgeStatus.UNDELIVERABLE, "messages_tab_disabled")
@@ -152,7 +152,7 @@ def test_an_undeliverable_nudge_is_recorded_and_the_coordinator_told_once(servic
     assert "couldn't deliver" in notices[0]["text"] and "messages_tab_disabled" in notices[0]["text"]
     assert f"<@{MENTOR}>" in notices[0]["text"]
     # A later nudge to the same person fails too, and is recorded, but nobody is told twice.
-    later = [services.nudges.sweep(now=datetime(2026, 2, day, 10, tzinfo=UTC)) for day in (9, 10)]
+    later = [services.sweep.run(now=datetime(2026, 2, day, 10, tzinfo=UTC)) for day in (9, 10)]
     assert sum(len(r.undeliverable) for r in later) == 1
     assert len(dms(fake_slack, COORDINATOR)) == 1
 
@@ -160,7 +160,7 @@ def test_an_undeliverable_nudge_is_recorded_and_the_coordinator_told_once(servic
 def test_slack_refusing_the_token_stops_the_sweep_with_one_clear_line(services, fake_slack, engine, one_pair, caplog):
     fake_slack.fail("chat.postMessage", error="invalid_auth")
     with caplog.at_level(logging.ERROR):
-        result = services.nudges.sweep(now=NOW)
+        result = services.sweep.run(now=NOW)
     assert result.stopped
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert ledger(engine) == []
@@ -172,22 +172,22 @@ def test_the_quiet_switch_holds_every_scheduled_nudge(services, fake_slack, engi
     with Session(engine) as session:
         session.add(WorkspaceFlag(name="quiet", value="on"))
         session.commit()
-    assert services.nudges.sweep(now=NOW).sent == []
+    assert services.sweep.run(now=NOW).sent == []
     assert fake_slack.posted() == []
     with Session(engine) as session:
         session.get(WorkspaceFlag, "quiet").value = "off"
         session.commit()
-    assert len(services.nudges.sweep(now=NOW).sent) == 2
+    assert len(services.sweep.run(now=NOW).sent) == 2
 
 
 def test_a_dry_run_sends_and_records_nothing(services, fake_slack, engine, one_pair):
-    result = services.nudges.sweep(now=NOW, dry_run=True)
+    result = services.sweep.run(now=NOW, dry_run=True)
     assert len(result.due) == 2
     assert fake_slack.posted() == [] and ledger(engine) == []
 
 
 def test_group_nudges_go_to_the_pairs_group_dm_with_a_stop_button(services, fake_slack, engine, one_pair):
-    services.nudges.sweep(now=datetime(2026, 2, 10, 1, tzinfo=UTC))  # Tokyo 10:00, 29 days silent: drift
+    services.sweep.run(now=datetime(2026, 2, 10, 1, tzinfo=UTC))  # Tokyo 10:00, 29 days silent: drift
     [message] = fake_slack.posted()
     assert message["channel"] == "GMENTOR1MENTEE1"
     assert "29 days" in message["text"]
@@ -201,10 +201,10 @@ def test_only_stale_people_are_asked_about_again(services, fake_slack, engine):
         make_pair(session, mentor_id="UMR000", mentee_id=MENTEE, channel_id="GX")
         session.commit()
     fake_slack.add_user("UMR000", tz="Asia/Tokyo")
-    services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
     asked = [c.params["user"] for c in fake_slack.calls_to("users.info")]
     assert asked == ["UMR000", COORDINATOR]  # stale, and never met
-    services.nudges.sweep(now=NOW.replace(minute=5))
+    services.sweep.run(now=NOW.replace(minute=5))
     assert len(fake_slack.calls_to("users.info")) == 2
     with Session(engine) as session:
         from bot.domain.models import Person
@@ -216,7 +216,7 @@ def test_a_winding_up_pair_past_its_end_date_is_ended_by_the_sweep(services, eng
     with Session(engine) as session:
         pair_id = seed_pair(session, services.ctx.cipher, phase=Phase.WINDING_UP, ends_on=date(2026, 1, 20)).id
         session.commit()
-    services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
     with Session(engine) as session:
         ended = session.get(Pair, pair_id)
         assert (ended.status, ended.phase, ended.closure_reason) == (
@@ -238,7 +238,7 @@ def test_loading_the_program_takes_the_same_number_of_statements_for_2_or_20_pai
         event.listen(engine, "before_cursor_execute", counter)
         try:
             with services.ctx.session() as session:
-                services.nudges.load_state(session, NOW)
+                services.sweep.load_state(session, NOW)
         finally:
             event.remove(engine, "before_cursor_execute", counter)
         return count
@@ -252,14 +252,14 @@ def test_stop_reminding_me_pressed_in_slack_stops_that_kind_for_that_person(serv
     with Session(engine) as session:
         seed_pair(session, services.ctx.cipher, cadence_days=10)
         session.commit()
-    services.nudges.sweep(now=datetime(2026, 1, 22, 10, tzinfo=UTC))  # 10 days silent: both asked
+    services.sweep.run(now=datetime(2026, 1, 22, 10, tzinfo=UTC))  # 10 days silent: both asked
     [prompt] = dms(fake_slack, MENTOR)
     stop = [e for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"]
             if e["action_id"] == STOP_KIND_ACTION][0]
     assert slack.block_action(user_id=MENTOR, action_id=STOP_KIND_ACTION, value=stop["value"],
                               channel_id=prompt["channel"], message_ts=prompt["ts"]).status == 200
-    services.nudges.sweep(now=datetime(2026, 2, 2, 10, tzinfo=UTC))  # 21 days: the drift nudge to the pair
-    services.nudges.sweep(now=datetime(2026, 2, 3, 10, tzinfo=UTC))  # the next prompt, to the mentee only
+    services.sweep.run(now=datetime(2026, 2, 2, 10, tzinfo=UTC))  # 21 days: the drift nudge to the pair
+    services.sweep.run(now=datetime(2026, 2, 3, 10, tzinfo=UTC))  # the next prompt, to the mentee only
     assert len(dms(fake_slack, MENTOR)) == 1
     assert [m["metadata"]["event_payload"]["key"].split(":")[2] for m in dms(fake_slack, MENTEE)] == [
         "how_is_it_going", "how_is_it_going"]
@@ -313,7 +313,7 @@ def test_a_meeting_reminder_lists_every_open_goal_not_only_those_near_their_date
         # Met last Tuesday; they meet again tomorrow: today is the working day before.
         make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 20), next_meeting_on=date(2026, 1, 28))
         session.commit()
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert sorted(n.kind for n in result.due) == [NudgeKind.MEETING_PREP, NudgeKind.MEETING_PREP]
     [to_mentee] = dms(fake_slack, MENTEE)
     assert "Your open goals:" in to_mentee["text"]
@@ -337,7 +337,7 @@ def test_a_goal_far_from_its_date_still_counts_as_direction_set(services, engine
                 make_goal(session, pair, text="Lead a project", due_on=date(2026, 11, 30))
             pairs[with_goal] = pair.id
         session.commit()
-    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    due = services.sweep.run(now=NOW, dry_run=True).due
     prompted = {n.pair_id for n in due if n.kind == NudgeKind.DIRECTION_PROMPT}
     assert prompted == {pairs[False]}
 
@@ -355,7 +355,7 @@ def test_the_weekly_cap_counts_what_the_ledger_sent_in_the_past_seven_days(
     # The sweep reads the far days as counts and the near ones one by one; both count towards the week.
     for n, days in enumerate(days_ago):
         _sent(engine, key=f"earlier:{n}", recipient=MENTEE, at=NOW.replace(day=NOW.day - days, hour=14))
-    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    due = services.sweep.run(now=NOW, dry_run=True).due
     assert sorted(n.recipient for n in due) == ([MENTOR] if capped else [MENTEE, MENTOR])
 
 
@@ -368,7 +368,7 @@ def test_a_group_dm_in_the_ledger_counts_towards_both_members_caps(services, eng
     # The ledger names the pair, not its members: the sweep finds them through the pair.
     for n in range(count):
         _sent(engine, key=f"{one_pair}:group:drift:{n}", recipient=GROUP, at=sent_at, pair_id=one_pair)
-    due = services.nudges.sweep(now=NOW, dry_run=True).due
+    due = services.sweep.run(now=NOW, dry_run=True).due
     assert sorted(n.recipient for n in due) == ([] if capped else [MENTEE, MENTOR])
 
 
@@ -377,7 +377,7 @@ def test_a_nudge_whose_pair_was_paused_after_the_decision_is_not_sent(services, 
     # in the same sweep, reads its pair again before it goes and stays unsent and unclaimed.
     del fake_slack.users[MENTOR]
     fake_slack.fail("chat.postMessage", error="user_not_found", times=1)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert sorted(n.recipient for n in result.due) == [MENTEE, MENTOR]
     assert dms(fake_slack, MENTEE) == []
     assert [k.split(":")[1] for k in result.skipped] == [MENTEE]

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.delivery.recovery import CLAIM_LEASE
 from bot.domain.models import HandledEvent, Nudge, NudgeStatus, Pair, PairStatus
-from bot.services.sweep import CLAIM_LEASE
 from tests.conftest import COORDINATOR
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
@@ -35,7 +35,7 @@ def test_a_departed_dm_recipient_pauses_the_pair(services, program, fake_slack, 
         pair.cadence_days = 28
         session.add(pair)
         session.commit()
-    services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
     with Session(engine) as session:
         status = session.exec(select(Pair).where(Pair.mentee_id == "UCRASHE03")).one().status
     failed = [r for r in rows(engine) if r.recipient == "UCRASHE03"]
@@ -47,12 +47,12 @@ def test_a_departed_dm_recipient_pauses_the_pair(services, program, fake_slack, 
 
 def test_a_rate_limit_that_outlasts_the_retries_ends_the_sweep_without_a_storm(services, program, fake_slack, engine):
     fake_slack.fail("chat.postMessage", status=429, retry_after=0, times=4)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert result.stopped and "rate limit" in result.stopped
     # four conversations refused in a row: Slack limits more than one conversation; nothing more this sweep
     assert len(fake_slack.calls_to("chat.postMessage")) == 4
     assert rows(engine) == [] or all(r.status != NudgeStatus.CLAIMED for r in rows(engine))
-    later = services.nudges.sweep(now=NOW + timedelta(minutes=5))
+    later = services.sweep.run(now=NOW + timedelta(minutes=5))
     assert set(delivered_keys(fake_slack)) == program
     assert later.sent
 
@@ -73,7 +73,7 @@ def test_a_fresh_claim_is_left_alone_and_a_stale_one_is_settled_from_slacks_hist
     channel = (f"GCRASH{int(pair_id) - 1:02d}" if recipient == "group" else recipient)
     services.ctx.gateway.post_message(channel, "earlier", metadata={"event_type": "mentorbot_nudge",
                                                                      "event_payload": {"key": kept}})
-    result = services.nudges.sweep(now=NOW + timedelta(minutes=1))
+    result = services.sweep.run(now=NOW + timedelta(minutes=1))
     assert kept in result.recovered
     keys = delivered_keys(fake_slack)
     assert keys.count(kept) == 1
@@ -91,11 +91,11 @@ def test_shutdown_finishes_the_nudge_in_flight_and_leaves_the_rest(services, pro
         return slow(params)
 
     fake_slack._chat_postMessage = slow_post  # type: ignore[method-assign]
-    worker = threading.Thread(target=services.nudges.sweep, kwargs={"now": NOW})
+    worker = threading.Thread(target=services.sweep.run, kwargs={"now": NOW})
     worker.start()
     while not fake_slack.calls_to("chat.postMessage"):
         time.sleep(0.01)
-    services.nudges.stopping.set()
+    services.sweep.stopping.set()
     worker.join(timeout=10)
     sent = [r for r in rows(engine) if r.status == NudgeStatus.SENT]
     assert len(sent) == 1, "the nudge in flight must be recorded as sent"
@@ -108,16 +108,16 @@ def test_a_second_sweep_while_one_runs_does_nothing(services, program, fake_slac
 
     with Session(engine) as session:
         assert flags.take_lease(flags.SWEEP_LEASE, session=session, holder="other:1", now=NOW, lease=CLAIM_LEASE)
-    result = services.nudges.sweep(now=NOW + timedelta(minutes=1))
+    result = services.sweep.run(now=NOW + timedelta(minutes=1))
     assert result.busy and not fake_slack.posted()
     # A holder that died frees the lease when it runs out.
-    result = services.nudges.sweep(now=NOW + CLAIM_LEASE + timedelta(minutes=1))
+    result = services.sweep.run(now=NOW + CLAIM_LEASE + timedelta(minutes=1))
     assert not result.busy and result.sent
 
 
 def test_each_nudge_sent_is_logged_with_its_key_and_no_text(services, program, caplog):
-    with caplog.at_level(logging.INFO, logger="bot.services.sweep"):
-        result = services.nudges.sweep(now=NOW)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        result = services.sweep.run(now=NOW)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("nudge sent")]
     assert len(lines) == len(result.sent)
     assert all("key=" in line and "kept apart" not in line for line in lines)
@@ -128,7 +128,7 @@ def test_handled_event_ids_older_than_a_week_are_pruned_by_the_sweep(services, e
         session.add(HandledEvent(event_id="Ev-old", handled_at=NOW - timedelta(days=8)))
         session.add(HandledEvent(event_id="Ev-new", handled_at=NOW - timedelta(hours=1)))
         session.commit()
-    services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
     with Session(engine) as session:
         assert [e.event_id for e in session.exec(select(HandledEvent))] == ["Ev-new"]
 

@@ -106,7 +106,7 @@ def test_several_instances_sweeping_at_once_send_each_nudge_once(
     expected_total: set[str] = set()
     for day in range(4):  # Monday to Thursday, 10:00 UTC
         now = NOW + timedelta(days=day)
-        expected = {n.key for n in services.nudges.sweep(now=now, dry_run=True).due}
+        expected = {n.key for n in services.sweep.run(now=now, dry_run=True).due}
         assert expected or day, "the seeded program should have plenty due on the first day"
         before = set(delivered_keys(fake_slack))
         results = run_together(fake_slack, multi_url, tmp_path, now)

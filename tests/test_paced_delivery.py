@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from bench.dataset import NOW, build_due_program
 from bot.config import Settings
+from bot.delivery.recovery import CLAIM_LEASE
+from bot.delivery.worker import LEASE_RENEWAL
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
-from bot.services.sweep import CLAIM_LEASE, LEASE_RENEWAL
 from bot.store import flags
 from tests.conftest import COORDINATOR, make_settings
 from tests.fake_slack import Call, RateLimitedSlack
@@ -64,8 +65,8 @@ def services(runtime):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clock(services, fake_slack) -> FakeClock:  # type: ignore[no-untyped-def]
     clock = FakeClock()
-    services.nudges.clock = clock
-    services.nudges.sleep = clock.sleep
+    services.sweep.delivery.clock = clock
+    services.sweep.delivery.sleep = clock.sleep
     fake_slack.clock = clock
     return clock
 
@@ -100,7 +101,7 @@ def test_a_shared_channel_gets_a_nudge_a_second_and_other_channels_do_not_wait_f
     services, engine, fake_slack, clock
 ):
     seed(engine, 6, 2)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert fake_slack.refused == 0, "never posted sooner than Slack allows"
     for channel in (FIRST, SECOND):
         assert [c.at for c in posts_to(fake_slack, channel)] == [0.0, 1.0, 2.0]
@@ -116,7 +117,7 @@ def test_a_429_rests_only_its_conversation_and_its_nudge_goes_first_after_retry_
 ):
     seed(engine, 6, 2)
     fake_slack.fail(POST, status=429, retry_after=5)  # the very first post, to the first channel
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     refused, *accepted = posts_to(fake_slack, FIRST)
     assert refused.at == 0.0
     assert [c.at for c in posts_to(fake_slack, SECOND)] == [0.0, 1.0, 2.0], "the other channel went on at once"
@@ -130,14 +131,14 @@ def test_a_429_rests_only_its_conversation_and_its_nudge_goes_first_after_retry_
 
 def test_a_shutdown_during_a_pacing_wait_leaves_the_rest_to_the_next_sweep(services, engine, fake_slack, clock):
     seed(engine, 6, 2)
-    clock.on_wait = services.nudges.stopping.set  # SIGTERM arrives while every channel rests
-    first = services.nudges.sweep(now=NOW)
+    clock.on_wait = services.sweep.stopping.set  # SIGTERM arrives while every channel rests
+    first = services.sweep.run(now=NOW)
     assert first.stopped == "shutting down"
     assert len(first.sent) == 2 and len(fake_slack.posted()) == 2, "one per channel, then the wait"
     assert {row.status for row in ledger(engine).values()} == {NudgeStatus.SENT}, "no claim left open"
-    services.nudges.stopping.clear()
+    services.sweep.stopping.clear()
     clock.on_wait = lambda: None
-    second = services.nudges.sweep(now=NOW + timedelta(minutes=5))
+    second = services.sweep.run(now=NOW + timedelta(minutes=5))
     assert sorted(delivered(fake_slack)) == sorted(n.key for n in first.due)
     assert len(second.sent) == len(first.due) - 2
 
@@ -146,11 +147,11 @@ def test_a_shutdown_cuts_a_long_rest_short(services, engine, fake_slack):
     seed(engine, 3, 1)
     fake_slack.fail(POST, status=429, retry_after=600)  # the only conversation must rest ten minutes
     results = []
-    worker = threading.Thread(target=lambda: results.append(services.nudges.sweep(now=NOW)))
+    worker = threading.Thread(target=lambda: results.append(services.sweep.run(now=NOW)))
     worker.start()
     while not (fake_slack.calls_to(POST) and not ledger(engine)):  # refused, and its claim released
         time.sleep(0.01)
-    services.nudges.stopping.set()
+    services.sweep.stopping.set()
     worker.join(timeout=10)
     assert not worker.is_alive(), "the real wait must end on shutdown"
     assert results[0].stopped == "shutting down" and not fake_slack.posted()
@@ -170,7 +171,7 @@ def test_a_long_rest_renews_the_sweep_lease_and_later_claims_carry_the_time_they
             leases.append(aware(lease.updated_at))
 
     clock.on_wait = note_lease
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert len(result.sent) == 2
     assert max(clock.waits) <= LEASE_RENEWAL.total_seconds(), "waits are sliced so the lease keeps being renewed"
     assert max(leases) - NOW >= LEASE_RENEWAL, "the lease was renewed during the rest"
@@ -194,8 +195,8 @@ def test_posts_to_different_conversations_overlap_once_slack_has_answered_one(se
         return post(params)
 
     fake_slack._chat_postMessage = slow_post  # type: ignore[method-assign]
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert len(result.sent) == 9 and fake_slack.refused == 0
     assert in_progress[:2] == [1, 0], "the first post goes alone, so a refused token costs one call"
-    assert services.nudges.workers > 1
-    assert max(in_progress) == services.nudges.workers, "then several conversations at once, no more than that"
+    assert services.sweep.delivery.workers > 1
+    assert max(in_progress) == services.sweep.delivery.workers, "then several conversations at once, no more than that"

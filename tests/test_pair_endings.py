@@ -47,7 +47,7 @@ def test_ending_by_command_and_by_the_clock_sets_the_same_fields(slack, runtime,
 
     with time_machine.travel(NOW, tick=False):
         slack.command("end <@UMENTEECMD>", user_id=COORDINATOR)
-    runtime.services.nudges.sweep(now=NOW)
+    runtime.services.sweep.run(now=NOW)
 
     ended = _fields(engine, by_command)
     assert ended == _fields(engine, by_clock)

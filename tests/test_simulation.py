@@ -143,7 +143,7 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
             act_as_people(now)
         if not any(is_within_working_hours(now.astimezone(zone)) for zone in zones):
             continue
-        result = services.nudges.sweep(now=now)
+        result = services.sweep.run(now=now)
         sweeps += 1
         assert result.stopped is None and not result.undeliverable and not result.retry_later
         if result.sent:

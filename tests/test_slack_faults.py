@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.delivery.recovery import BACKOFF_SECONDS, SEND_ATTEMPTS
+from bot.delivery.recovery import BACKOFF_SECONDS, CLAIM_LEASE, SEND_ATTEMPTS
 from bot.domain.models import Nudge, NudgeStatus, Pair, PairStatus, Person
-from bot.services.sweep import CLAIM_LEASE
 from tests.conftest import COORDINATOR
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
@@ -44,7 +43,7 @@ def coordinator_notices(fake_slack) -> list[dict]:  # type: ignore[no-untyped-de
 
 def test_a_message_slack_kept_before_the_connection_dropped_is_not_sent_again(services, program, fake_slack, engine):
     fake_slack.fail("chat.postMessage", drop=True, keep=True)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     key = first_key(fake_slack)
     keys = delivered_keys(fake_slack)
     assert sorted(keys) == sorted(program), "each nudge reaches Slack exactly once"
@@ -57,7 +56,7 @@ def test_a_message_slack_kept_before_the_connection_dropped_is_not_sent_again(se
 
 def test_a_connection_dropped_before_slack_kept_it_is_sent_again_after_a_pause(services, program, fake_slack):
     fake_slack.fail("chat.postMessage", drop=True)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     key = first_key(fake_slack)
     attempts = posts_of(fake_slack, key)
     assert len(attempts) == 2
@@ -71,7 +70,7 @@ def test_server_errors_are_retried_with_backoff_then_deferred_and_the_sweep_goes
     services, program, fake_slack, engine
 ):
     fake_slack.fail("chat.postMessage", status=503, times=SEND_ATTEMPTS)
-    first = services.nudges.sweep(now=NOW)
+    first = services.sweep.run(now=NOW)
     key = first_key(fake_slack)
     attempts = posts_of(fake_slack, key)
     assert len(attempts) == SEND_ATTEMPTS
@@ -79,7 +78,7 @@ def test_server_errors_are_retried_with_backoff_then_deferred_and_the_sweep_goes
     assert all(gap >= pause for gap, pause in zip(gaps, BACKOFF_SECONDS, strict=True)), gaps
     assert first.retry_later == [key] and len(first.sent) == len(program) - 1
     assert key not in ledger(engine), "the claim is released for the next sweep"
-    second = services.nudges.sweep(now=NOW + timedelta(minutes=5))
+    second = services.sweep.run(now=NOW + timedelta(minutes=5))
     assert second.sent == [key]
     assert sorted(delivered_keys(fake_slack)) == sorted(program)
 
@@ -89,13 +88,13 @@ def test_an_unreadable_history_after_a_doubtful_send_keeps_the_claim_until_recov
 ):
     fake_slack.fail("chat.postMessage", drop=True, keep=True)
     fake_slack.fail("conversations.history", status=500, times=3)  # outlasts the client's two retries
-    first = services.nudges.sweep(now=NOW)
+    first = services.sweep.run(now=NOW)
     key = first_key(fake_slack)
     assert key in first.retry_later
     assert ledger(engine)[key].status == NudgeStatus.CLAIMED
-    soon = services.nudges.sweep(now=NOW + timedelta(minutes=1))
+    soon = services.sweep.run(now=NOW + timedelta(minutes=1))
     assert key not in soon.sent and ledger(engine)[key].status == NudgeStatus.CLAIMED
-    later = services.nudges.sweep(now=NOW + CLAIM_LEASE + timedelta(minutes=5))
+    later = services.sweep.run(now=NOW + CLAIM_LEASE + timedelta(minutes=5))
     assert later.recovered == [key]
     assert ledger(engine)[key].status == NudgeStatus.SENT
     keys = delivered_keys(fake_slack)
@@ -104,7 +103,7 @@ def test_an_unreadable_history_after_a_doubtful_send_keeps_the_claim_until_recov
 
 def test_one_rate_limit_rests_only_its_conversation_and_the_sweep_sends_everything(services, program, fake_slack):
     fake_slack.fail("chat.postMessage", status=429, retry_after=1)
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     calls = fake_slack.calls_to("chat.postMessage")
     assert len(calls) == len(program) + 1, "one retry for one 429, no storm"
     refused = calls[0]
@@ -119,13 +118,13 @@ def test_a_refused_token_stops_delivery_with_one_log_line_until_slack_accepts_it
     code, services, program, fake_slack, engine, caplog
 ):
     fake_slack.fail("chat.postMessage", error=code, times=2)
-    with caplog.at_level(logging.INFO, logger="bot.services.sweep"):
-        first = services.nudges.sweep(now=NOW)
-        second = services.nudges.sweep(now=NOW + timedelta(minutes=5))
+    with caplog.at_level(logging.INFO, logger="bot"):
+        first = services.sweep.run(now=NOW)
+        second = services.sweep.run(now=NOW + timedelta(minutes=5))
         assert first.stopped and second.stopped and not first.sent and not second.sent
         assert len(fake_slack.calls_to("chat.postMessage")) == 2, "one try per sweep while refused"
         assert not [r for r in ledger(engine).values() if r.status == NudgeStatus.CLAIMED]
-        third = services.nudges.sweep(now=NOW + timedelta(minutes=10))
+        third = services.sweep.run(now=NOW + timedelta(minutes=10))
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and code in errors[0] and "SLACK_BOT_TOKEN" in errors[0]
     assert any("delivery resumed" in r.getMessage() for r in caplog.records)
@@ -150,14 +149,14 @@ def _status(engine, pair_id: int) -> str:  # type: ignore[no-untyped-def]
 def test_a_user_not_found_pauses_their_pair_and_coordinators_are_told_once(services, program, fake_slack, engine):
     pair_id = _make_personal(engine, "UCRASHE02")
     del fake_slack.users["UCRASHE02"]
-    first = services.nudges.sweep(now=NOW)
+    first = services.sweep.run(now=NOW)
     assert _status(engine, pair_id) == PairStatus.PAUSED
     gone = [r for r in ledger(engine).values() if r.recipient == "UCRASHE02"]
     assert [(r.status, r.error) for r in gone] == [(NudgeStatus.UNDELIVERABLE, "user_not_found")]
     assert len(first.undeliverable) == 1
     notices = coordinator_notices(fake_slack)
     assert len(notices) == 1 and "left the workspace" in notices[0]["text"]
-    services.nudges.sweep(now=NOW + timedelta(days=1))
+    services.sweep.run(now=NOW + timedelta(days=1))
     assert len(coordinator_notices(fake_slack)) == 1
 
 
@@ -165,7 +164,7 @@ def test_a_dm_refused_for_someone_users_info_says_is_deleted_pauses_their_pair(s
     pair_id = _make_personal(engine, "UCRASHE05")
     fake_slack.users["UCRASHE05"]["dm_error"] = "channel_not_found"  # the DM error alone does not say why
     fake_slack.users["UCRASHE05"]["deleted"] = True
-    services.nudges.sweep(now=NOW)
+    services.sweep.run(now=NOW)
     assert _status(engine, pair_id) == PairStatus.PAUSED
     assert len(coordinator_notices(fake_slack)) == 1 and "left the workspace" in coordinator_notices(fake_slack)[0][
         "text"]
@@ -187,10 +186,10 @@ def test_a_member_who_left_since_last_week_is_found_by_the_sweep_and_their_pair_
         fake_slack.users["UCRASHM04"]["deleted"] = True  # users.info says deleted
     else:
         del fake_slack.users["UCRASHM04"]  # users.info says user_not_found
-    result = services.nudges.sweep(now=NOW)
+    result = services.sweep.run(now=NOW)
     assert _status(engine, pair_id) == PairStatus.PAUSED
     assert not [k for k in result.sent if k.startswith(f"{pair_id}:")], "nothing goes to a paused pair"
     assert len(coordinator_notices(fake_slack)) == 1
     assert "UCRASHM04" in coordinator_notices(fake_slack)[0]["text"]
-    services.nudges.sweep(now=NOW + timedelta(days=8, minutes=1))
+    services.sweep.run(now=NOW + timedelta(days=8, minutes=1))
     assert len(coordinator_notices(fake_slack)) == 1, "coordinators are told once"

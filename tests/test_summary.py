@@ -133,7 +133,7 @@ def test_the_summary_channel_refusing_us_is_said_in_words(runtime, fake_slack, p
 
 def test_the_monday_sweep_posts_the_summary_once(runtime, fake_slack, program):
     monday_nine = datetime(2026, 3, 16, 9, tzinfo=UTC)
-    runtime.services.nudges.sweep(now=monday_nine)
-    runtime.services.nudges.sweep(now=monday_nine.replace(minute=5))
+    runtime.services.sweep.run(now=monday_nine)
+    runtime.services.sweep.run(now=monday_nine.replace(minute=5))
     [message] = fake_slack.posted("CSUMMARY1")
     assert message["metadata"]["event_payload"]["key"] == "program:CSUMMARY1:weekly_summary:2026-W12"

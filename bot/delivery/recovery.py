@@ -1,18 +1,31 @@
 """Settling doubt about a nudge's message: every one carries its ledger key as Slack message metadata,
-so the conversation's history says whether Slack kept it when a send's outcome is unknown."""
+so the conversation's history says whether Slack kept it when a send's outcome is unknown. Keyed posting,
+and the recovery of claims a dead process left open, both read it."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
 from bot.blocks import Reply
 from bot.blocks.nudges import nudge_metadata
+from bot.domain.models import Nudge, NudgeKind, Pair
+from bot.domain.policy import GROUP
 from bot.gateway import SlackCallFailed, SlackGateway
+from bot.store import checkins as members
+from bot.store import ledger
 
 logger = logging.getLogger(__name__)
+
+# A claim older than this belongs to a process that died between claiming and recording. It must outlast
+# one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
+CLAIM_LEASE = timedelta(minutes=10)
 
 # How far before the send (or claim) to look for the message: clocks differ a little.
 HISTORY_MARGIN = timedelta(minutes=2)
@@ -71,3 +84,64 @@ def post_keyed(gateway: SlackGateway, channel: str, reply: Reply, key: str, *, p
         logger.warning("nudge key=%s not sent (%s), attempt %d of %d", key, last.code, attempt + 1, SEND_ATTEMPTS)
     assert last is not None
     raise last
+
+
+def recover_stale_claims(session: Callable[[], Session], gateway: SlackGateway, now: datetime) -> list[str]:
+    """Settle claims left open by a dead process: found in Slack → sent; not found → free to send again."""
+    with session() as own:
+        claims = ledger.stale_claims(session=own, before=now - CLAIM_LEASE)
+    recovered = []
+    for claim in claims:
+        try:
+            channel = channel_of_claim(session, gateway, claim)
+            found_ts = find_in_history(gateway, channel, claim.key, since=claim.claimed_at)
+        except SlackCallFailed as problem:
+            logger.warning("cannot check Slack's history for stale claim %s (%s); trying next sweep",
+                           claim.key, problem.code)
+            continue
+        with session() as own:
+            if found_ts is not None:
+                won = ledger.mark_recovered(session=own, claim=claim, now=now, channel=channel, ts=found_ts)
+            else:
+                won = ledger.drop_stale_claim(session=own, claim=claim)
+            own.commit()
+        if not won:
+            continue
+        if found_ts is not None:
+            recovered.append(claim.key)
+            logger.info("nudge recovered key=%s pair=%s: Slack had it (ts=%s)", claim.key, claim.pair_id, found_ts)
+            if claim.pair_id is not None and claim.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
+                record_prompt(session, claim.kind, claim.recipient, claim.pair_id, now)
+        else:
+            logger.info("nudge key=%s was claimed by dead %s and never reached Slack; it will be sent again",
+                        claim.key, claim.claimed_by)
+    return recovered
+
+
+def channel_of_claim(session: Callable[[], Session], gateway: SlackGateway, claim: Nudge) -> str:
+    """Return the conversation a claimed nudge went to, for its history (a DM's id is asked of Slack)."""
+    if claim.recipient == GROUP and claim.pair_id is not None:
+        with session() as own:
+            pair = own.get(Pair, claim.pair_id)
+            if pair is not None and pair.channel_id:
+                return pair.channel_id
+            if pair is not None:
+                return gateway.open_conversation([pair.mentor_id, pair.mentee_id])
+    if claim.recipient[:1] in ("U", "W"):
+        return gateway.open_conversation([claim.recipient])  # the DM channel's id, for its history
+    return claim.recipient
+
+
+def record_prompt(session: Callable[[], Session], kind: str, recipient: str, pair_id: int, now: datetime) -> None:
+    """Count an unanswered prompt, or note that prompts are paused (retried once if a handler raced us)."""
+    for _attempt in range(2):
+        with session() as own:
+            try:
+                if kind == NudgeKind.HOW_IS_IT_GOING:
+                    members.count_unanswered_prompt(session=own, pair_id=pair_id, person_id=recipient)
+                else:
+                    members.mark_prompts_paused(session=own, pair_id=pair_id, person_id=recipient, now=now)
+                own.commit()
+                return
+            except IntegrityError:
+                own.rollback()

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from bot.delivery.worker import worker_name
 from bot.services.checkins import CheckinService
 from bot.services.commands import CommandService
 from bot.services.context import ServiceContext
+from bot.services.departures import DepartureService
 from bot.services.errors import UserError
 from bot.services.events import EventService
 from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.people import PeopleService
 from bot.services.reports import ReportService
-from bot.services.sweep import NudgeService
+from bot.services.sweep import SweepService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
 
 
 class Services:
-    """Every use case, grouped by surface; handlers and the scheduler get one of these."""
+    """Every use case, each built with what it needs; handlers and the scheduler get one of these."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        worker = worker_name()
         self.people = PeopleService(ctx)
         self.reports = ReportService(ctx, self.people)
+        self.events = EventService(ctx)
+        self.home = HomeService(ctx, self.people, self.reports)
         self.commands = CommandService(ctx, self)
         self.lifecycle = LifecycleService(ctx, self)
         self.checkins = CheckinService(ctx, self)
-        self.home = HomeService(ctx, self.people, self.reports)
-        self.events = EventService(ctx)
-        self.nudges = NudgeService(ctx, self)
+        self.departures = DepartureService(ctx, self.people, worker=worker)
+        self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
+                                  reports=self.reports)

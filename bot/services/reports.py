@@ -13,7 +13,7 @@ from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.people import PeopleService
-from bot.store import snapshot as ledger
+from bot.store import ledger
 from bot.store.reports import load_program_inputs
 
 

@@ -1,73 +1,45 @@
-"""Scheduled nudges: decide what is due (pure policy), claim it in the ledger, deliver it once."""
+"""The sweep: decide what is due now (pure policy), apply the calendar's moves, hand the nudges to delivery."""
 
 from __future__ import annotations
 
 import gc
 import logging
-import math
-import os
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
+from functools import partial
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.blocks import Reply
-from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
-from bot.delivery.pacing import Pacer
-from bot.delivery.recovery import DeliveryInDoubt, find_in_history, post_keyed
+from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message
+from bot.delivery.recovery import CLAIM_LEASE, recover_stale_claims
+from bot.delivery.worker import Deliverer, Outcomes
 from bot.domain import pairs
 from bot.domain.figures import program_today
 from bot.domain.health import days_silent
-from bot.domain.models import Nudge, NudgeKind, Pair, PairStatus
+from bot.domain.models import NudgeKind
 from bot.domain.policy import (
-    GROUP,
     Decision,
     DueNudge,
     PairFacts,
-    PairView,
     ProgramState,
     decide,
-    nudge_key,
     plan,
 )
-from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
-from bot.services.people import INFO_MAX_AGE
+from bot.services.departures import DepartureService
+from bot.services.events import EventService
+from bot.services.reports import ReportService
 from bot.store import flags
-from bot.store import snapshot as ledger
-from bot.store.pairs import active_pairs_of, pairs_by_id
-from bot.store.snapshot import load_program_state, read_program
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.store.pairs import pairs_by_id
+from bot.store.snapshot import claimed_keys, load_program_state, read_program
 
 logger = logging.getLogger(__name__)
-
-DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
-# A claim older than this belongs to a process that died between claiming and recording. It must outlast
-# one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
-CLAIM_LEASE = timedelta(minutes=10)
-# A long sweep renews its lease this often, so it never looks dead to another instance.
-LEASE_RENEWAL = timedelta(minutes=1)
-# This many 429s in a row, over any conversations and with no post answered between them, means Slack is
-# limiting more than one conversation (the workspace, or someone else posting): the rest waits for the next
-# sweep rather than feeding the storm.
-RATE_LIMIT_STREAK = 4
-# Posts in flight at once, each to a different conversation. Over many conversations a post's round trip to
-# Slack, not Slack's limit, bounds one sender (50 ms a post caps it at 20 a second); a few workers fill the
-# limit without crowding the database pool or the cores.
-DELIVERY_WORKERS = 4
-# Errors that mean the person is no longer in the workspace: their pairs pause and coordinators are told.
-DEPARTED_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive_user"})
 
 
 @contextmanager
@@ -89,33 +61,29 @@ def collector_paused() -> Iterator[None]:
 
 
 @dataclass
-class SweepResult:
+class SweepResult(Outcomes):
     """What one sweep did; `due` is everything the policy picked (all of it, on a dry run)."""
 
     due: list[DueNudge] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # claimed by another sweep, or no longer applies
-    retry_later: list[str] = field(default_factory=list)
-    undeliverable: list[str] = field(default_factory=list)
     state_changes: int = 0
-    stopped: str | None = None  # set when Slack refused the token and the sweep stopped
     recovered: list[str] = field(default_factory=list)  # dead processes' claims found in Slack's history
     busy: bool = False  # another instance was sweeping; this one did nothing
 
 
-class NudgeService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+class SweepService:
+    """The clock's use case: decide what is due now, move pairs the calendar moves, and send the nudges."""
+
+    def __init__(self, ctx: ServiceContext, *, worker: str, departures: DepartureService, events: EventService,
+                 reports: ReportService) -> None:
         self.ctx = ctx
-        self.services = services
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"[:64]
-        # Set on shutdown: the sweep finishes the nudge in flight and leaves the rest to the next sweep.
+        self.worker = worker
+        self.departures = departures
+        self.events = events
+        self.reports = reports
+        # Set on shutdown: the sweep finishes the nudges in flight and leaves the rest to the next sweep.
         self.stopping = threading.Event()
-        # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
-        self.refused: str | None = None
-        # What pacing reads the time from and waits with; a shutdown cuts a wait short. Tests swap both.
-        self.clock: Callable[[], float] = time.monotonic
-        self.sleep: Callable[[float], object] = self.stopping.wait
-        self.workers = DELIVERY_WORKERS
+        self.delivery = Deliverer(ctx.session, ctx.gateway, worker=worker, stopping=self.stopping,
+                                  message_for=self._message_for, on_undeliverable=departures.nudge_undeliverable)
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
@@ -133,10 +101,10 @@ class NudgeService:
     @staticmethod
     def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
         """Return `state` with the ledger keys of the decision's candidates (one statement)."""
-        keys = ledger.claimed_keys([c.key for c in decision.candidates], session=session)
+        keys = claimed_keys([c.key for c in decision.candidates], session=session)
         return replace(state, ledger_keys=keys)
 
-    def sweep(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
+    def run(self, *, now: datetime, dry_run: bool = False) -> SweepResult:
         """Send every nudge due at `now`, each exactly once; with `dry_run`, only report them."""
         if dry_run:
             return self._sweep(now=now, dry_run=True)
@@ -169,14 +137,19 @@ class NudgeService:
                 with self.ctx.session() as session:
                     flags.release_lease(flags.SWEEP_LEASE, session=session, holder=holder)
 
+    def _renew_lock(self, holder: str, now: datetime) -> None:
+        """Renew the sweep lease `holder` took, so a long delivery never looks dead to another instance."""
+        with self.ctx.session() as session:
+            flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=now, lease=CLAIM_LEASE)
+
     def _sweep(self, *, now: datetime, dry_run: bool, holder: str | None = None) -> SweepResult:
         result = SweepResult()
         started = time.monotonic()
         if not dry_run:
-            result.recovered = self._recover_stale_claims(now)
-            self.services.events.forget_old(now)
+            result.recovered = recover_stale_claims(self.ctx.session, self.ctx.gateway, now)
+            self.events.forget_old(now)
             # Before the decision, so it reads today's zones and leaves out the pairs of people who left.
-            self._refresh_stale_people(now)
+            self.departures.refresh_stale_people(now)
         with self.ctx.session() as session:
             with collector_paused():
                 # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
@@ -195,331 +168,16 @@ class NudgeService:
         result.state_changes = len(decided.changes)
         if dry_run:
             return result
-        pacer = Pacer((self._conversation_of(n), n) for n in decided.nudges)
-        self._send_paced(pacer, result, now, holder=holder, elapsed=time.monotonic() - started)
+        renew = None if holder is None else partial(self._renew_lock, holder)
+        self.delivery.send(decided.nudges, result, now, renew=renew, elapsed=time.monotonic() - started)
         if result.sent or result.undeliverable:
             logger.info("sweep at %s: %d sent, %d undeliverable, %d skipped, %d to retry", now.isoformat(),
                         len(result.sent), len(result.undeliverable), len(result.skipped), len(result.retry_later))
         return result
 
-    def _refresh_stale_people(self, now: datetime) -> None:
-        """Ask Slack again about people whose cached profile is older than a week (only those: sweeps stay
-        fast), and coordinators we have never met, so at-risk alerts follow their own zone. The pairs of
-        people Slack says were deactivated are paused, and coordinators told."""
-        coordinators = tuple(self.ctx.settings.coordinators)
-        with self.ctx.session() as session:
-            stale = ledger.stale_people(session=session, before=now - INFO_MAX_AGE, coordinators=coordinators)
-        departed: list[str] = []
-        for user_id in stale:
-            # One short transaction per person: a parallel sweep refreshing the same person never blocks us.
-            with self.ctx.session() as own:
-                try:
-                    person = self.services.people.get_person(own, user_id, now)
-                    if person.is_deleted and user_id not in coordinators:
-                        departed.append(user_id)
-                    own.commit()
-                except IntegrityError:
-                    own.rollback()  # another sweep recorded this person at the same moment; its answer will do
-                except SlackCallFailed as problem:
-                    if problem.code in DEPARTED_ERRORS and user_id not in coordinators:
-                        departed.append(user_id)
-                    else:  # keep the cached zone; Slack may answer next time
-                        logger.warning("could not refresh %s from users.info (%s)", user_id, problem.code)
-        for person_id in departed:
-            for pair_id in self._pause_departed(person_id):
-                with self.ctx.session() as session:
-                    pair = session.get(Pair, pair_id)
-                    session.expunge_all()
-                if pair is not None:
-                    self._report_undeliverable(pair, person_id, "user_deactivated", now, paused=True)
-
-    def _send_paced(self, pacer: Pacer[DueNudge], result: SweepResult, now: datetime, *, holder: str | None,
-                    elapsed: float) -> None:
-        """Deliver the pacer's nudges at Slack's pace per conversation, noting each outcome in `result`.
-
-        Up to `self.workers` conversations are posted to at once (a post waits on Slack's round trip, so
-        one at a time falls far short of Slack's rate over many conversations) — but only one until Slack
-        has answered a post, and again one after a 429: a refused token or a limit costs one call, not a
-        volley. This thread alone drives the pacer, the lease and `result`; workers only claim, post, record.
-
-        Args:
-            elapsed: real seconds the sweep spent before delivery began, so claims carry the real time.
-        """
-        begun = self.clock()
-        renewed_at = now
-        refusals = 0  # 429s answered in a row, with no other answer between them
-        answered = False
-        in_flight: dict[Future[str], tuple[str, DueNudge]] = {}
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nudge-delivery") as pool:
-            while True:
-                if result.stopped is None and self.stopping.is_set():
-                    result.stopped = "shutting down"  # the nudges in flight finish and are recorded
-                moment = self.clock()
-                # A claim carries the real time it was made (the sweep's `now` plus what has elapsed), so a
-                # long sweep's late claims never look stale to another instance.
-                claimed_at = now + timedelta(seconds=elapsed + moment - begun)
-                if holder is not None and claimed_at - renewed_at > LEASE_RENEWAL:
-                    with self.ctx.session() as session:
-                        flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=claimed_at,
-                                         lease=CLAIM_LEASE)
-                    renewed_at = claimed_at
-                room = (self.workers if answered and not refusals else 1) - len(in_flight)
-                step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
-                if isinstance(step, tuple):
-                    conversation, nudge = step
-                    future = pool.submit(self._deliver, nudge, now, claimed_at=claimed_at)
-                    in_flight[future] = step
-                    continue
-                if not in_flight:
-                    if step is None or step == math.inf:
-                        return  # all done, or stopped
-                    # Every conversation left is resting: wait, in slices short enough to renew the lease.
-                    self.sleep(min(step, LEASE_RENEWAL.total_seconds() / 2))
-                    continue
-                # Wait for a post to finish, or for a resting conversation's next slot.
-                timeout = None if step is None or step == math.inf else min(step, LEASE_RENEWAL.total_seconds() / 2)
-                done, _pending = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in done:
-                    conversation, nudge = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except SlackCallFailed as limited:  # a 429: Slack kept nothing and the claim is released
-                        if limited.code != "ratelimited":
-                            raise
-                        refusals += 1
-                        if result.stopped is None and refusals >= RATE_LIMIT_STREAK:
-                            result.stopped = "Slack is rate limiting; the rest waits for the next sweep"
-                        if result.stopped is not None:
-                            result.retry_later.append(nudge.key)
-                            continue
-                        logger.warning("Slack rate limited nudge %s; %s rests %ss while other conversations go on",
-                                       nudge.key, conversation, limited.retry_after)
-                        pacer.refused(conversation, self.clock(), limited.retry_after)
-                        continue
-                    if outcome == "auth":
-                        result.stopped = "Slack refused the bot token"
-                        continue
-                    if outcome == "skipped":
-                        pacer.untouched(conversation)
-                    else:
-                        pacer.posted(conversation, self.clock())
-                        answered, refusals = True, 0
-                    {"sent": result.sent, "skipped": result.skipped, "retry": result.retry_later,
-                     "undeliverable": result.undeliverable}[outcome].append(nudge.key)
-
-    @staticmethod
-    def _conversation_of(nudge: DueNudge) -> str:
-        """Name the conversation a nudge goes to, without asking Slack (a group DM may have no id yet)."""
-        if nudge.is_group:
-            return nudge.channel or f"pair:{nudge.pair_id}"
-        return nudge.recipient  # one DM per person; a channel id is its own conversation
-
-    def _deliver(self, nudge: DueNudge, now: datetime, *, claimed_at: datetime) -> str:
-        """Claim, send and record one nudge; return sent | skipped | retry | undeliverable | auth.
-
-        Raises SlackCallFailed("ratelimited") on a 429, with the claim released, for the caller to pace.
-        """
-        facts = None
-        if nudge.pair_id is not None:
-            with self.ctx.session() as session:
-                facts = ledger.read_pair(nudge.pair_id, session=session)
-            gone = facts is None or facts.pair.status != PairStatus.ACTIVE or (
-                nudge.goal_id is not None and all(g.id != nudge.goal_id for g in facts.goals))
-            if gone:
-                # Paused, ended or erased since the decision (say, a member left during this sweep), or its
-                # goal closed: the nudge no longer applies. Unclaimed, so it is decided afresh next time.
-                return "skipped"
-        with self.ctx.session() as session:
-            claimed = ledger.claim_nudge(
-                session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,
-                kind=nudge.kind, period=nudge.period, now=claimed_at, claimed_by=self.worker,
-            )
-            if not claimed:
-                return "skipped"
-            session.commit()
-        try:
-            reply = self._message_for(nudge, facts, now)
-            channel = self._channel_for(nudge, facts)
-            ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key, paced=True)
-        except DeliveryInDoubt as doubt:
-            # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
-            logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
-                           doubt, CLAIM_LEASE)
-            return "retry"
-        except SlackCallFailed as problem:
-            if problem.code == "ratelimited":
-                with self.ctx.session() as session:
-                    ledger.release_claim(session=session, key=nudge.key)
-                    session.commit()
-                raise
-            return self._failed(nudge, facts, problem, now)
-        if self.refused is not None:
-            logger.info("Slack accepts the bot token again: delivery resumed")
-            self.refused = None
-        with self.ctx.session() as session:
-            ledger.mark_sent(session=session, key=nudge.key, now=now, channel=channel, ts=ts)
-            session.commit()
-        logger.info("nudge sent key=%s pair=%s kind=%s channel=%s ts=%s", nudge.key, nudge.pair_id, nudge.kind,
-                    channel, ts)
-        if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
-            self._record_prompt(nudge.kind, nudge.recipient, nudge.pair_id, now)
-        return "sent"
-
-    def _recover_stale_claims(self, now: datetime) -> list[str]:
-        """Settle claims left open by a dead process: found in Slack → sent; not found → free to send again."""
-        with self.ctx.session() as session:
-            claims = ledger.stale_claims(session=session, before=now - CLAIM_LEASE)
-        recovered = []
-        for claim in claims:
-            try:
-                found_ts, channel = self._find_in_history(claim)
-            except SlackCallFailed as problem:
-                logger.warning("cannot check Slack's history for stale claim %s (%s); trying next sweep",
-                               claim.key, problem.code)
-                continue
-            with self.ctx.session() as session:
-                if found_ts is not None:
-                    won = ledger.mark_recovered(session=session, claim=claim, now=now, channel=channel, ts=found_ts)
-                else:
-                    won = ledger.drop_stale_claim(session=session, claim=claim)
-                session.commit()
-            if not won:
-                continue
-            if found_ts is not None:
-                recovered.append(claim.key)
-                logger.info("nudge recovered key=%s pair=%s: Slack had it (ts=%s)", claim.key, claim.pair_id, found_ts)
-                if claim.pair_id is not None and claim.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
-                    self._record_prompt(claim.kind, claim.recipient, claim.pair_id, now)
-            else:
-                logger.info("nudge key=%s was claimed by dead %s and never reached Slack; it will be sent again",
-                            claim.key, claim.claimed_by)
-        return recovered
-
-    def _find_in_history(self, claim: Nudge) -> tuple[str | None, str]:
-        """Return (ts, channel) of the message carrying `claim`'s key in its conversation, or (None, channel)."""
-        channel = self._channel_of_claim(claim)
-        return find_in_history(self.ctx.gateway, channel, claim.key, since=claim.claimed_at), channel
-
-    def _channel_of_claim(self, claim: Nudge) -> str:
-        if claim.recipient == GROUP and claim.pair_id is not None:
-            with self.ctx.session() as session:
-                pair = session.get(Pair, claim.pair_id)
-                if pair is not None and pair.channel_id:
-                    return pair.channel_id
-                if pair is not None:
-                    return self.ctx.gateway.open_conversation([pair.mentor_id, pair.mentee_id])
-        if claim.recipient[:1] in ("U", "W"):
-            return self.ctx.gateway.open_conversation([claim.recipient])  # the DM channel's id, for its history
-        return claim.recipient
-
-    def _record_prompt(self, kind: str, recipient: str, pair_id: int, now: datetime) -> None:
-        """Count an unanswered prompt, or note that prompts are paused (retried once if a handler raced us)."""
-        for _attempt in range(2):
-            with self.ctx.session() as session:
-                try:
-                    if kind == NudgeKind.HOW_IS_IT_GOING:
-                        ledger.count_unanswered_prompt(session=session, pair_id=pair_id, person_id=recipient)
-                    else:
-                        ledger.mark_prompts_paused(session=session, pair_id=pair_id, person_id=recipient, now=now)
-                    session.commit()
-                    return
-                except IntegrityError:
-                    session.rollback()
-
-    def _failed(self, nudge: DueNudge, facts: PairFacts | None, problem: SlackCallFailed, now: datetime) -> str:
-        with self.ctx.session() as session:
-            if problem.kind == "undeliverable":
-                ledger.mark_undeliverable(session=session, key=nudge.key, reason=problem.code)
-            else:
-                ledger.release_claim(session=session, key=nudge.key)
-            session.commit()
-        if problem.kind == "auth":
-            if self.refused is None:
-                # One line for the whole outage: each later sweep tries one nudge, quietly, until Slack accepts.
-                logger.error("Slack refused the bot token (%s): nudge delivery for this workspace is stopped "
-                             "until it accepts it again. Fix SLACK_BOT_TOKEN and run `mentorbot check`.",
-                             problem.code)
-            self.refused = problem.code
-            return "auth"
-        if problem.kind == "retry":
-            logger.warning("nudge %s not sent (%s); a later sweep retries it", nudge.key, problem.code)
-            return "retry"
-        logger.warning("nudge %s undeliverable: %s", nudge.key, problem.code)
-        paused = False
-        if nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W") and (
-                problem.code in DEPARTED_ERRORS or self._has_left(nudge.recipient, now)):
-            paused = bool(self._pause_departed(nudge.recipient))
-        if facts is None or nudge.role == "coordinator":
-            # The summary channel or a coordinator's own DM failed: nobody else to tell; the log and ledger say it.
-            logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient,
-                         problem.code)
-        else:
-            self._report_undeliverable(facts.pair, nudge.recipient, problem.code, now, paused=paused)
-        return "undeliverable"
-
-    def _has_left(self, user_id: str, now: datetime) -> bool:
-        """Ask Slack whether `user_id` was deactivated or removed (a DM error alone does not always say)."""
-        with self.ctx.session() as session:
-            try:
-                person = self.services.people.get_person(session, user_id, now, refresh=True)
-                session.commit()
-            except SlackCallFailed as problem:
-                return problem.code in DEPARTED_ERRORS
-            except IntegrityError:
-                return False  # a parallel lookup recorded them; their DM error stands on its own
-            return person.is_deleted
-
-    def _pause_departed(self, person_id: str) -> list[int]:
-        """Pause the active pairs of someone who left the workspace; return their ids."""
-        with self.ctx.session() as session:
-            paused = []
-            for pair in active_pairs_of(person_id, session=session):
-                pairs.pause(pair, until=None)
-                paused.append(pair.id or 0)
-            session.commit()
-        if paused:
-            logger.warning("%s has left the workspace: pairs %s paused", person_id, paused)
-        return paused
-
-    def _report_undeliverable(
-        self, pair: PairView, recipient: str, reason: str, now: datetime, *, paused: bool = False
-    ) -> None:
-        """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
-        pair_id = pair.id or 0
-        notice = build_undeliverable_notice(NudgeFacts(pair=pair), recipient, reason, paused=paused)
-        for coordinator in self.ctx.settings.coordinators:
-            key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, recipient)
-            with self.ctx.session() as session:
-                if not ledger.claim_nudge(session=session, key=key, pair_id=pair_id, recipient=coordinator,
-                                          kind=DELIVERY_FAILED, period=recipient, now=now,
-                                          claimed_by=self.worker):
-                    continue
-                session.commit()
-            try:
-                ts = post_keyed(self.ctx.gateway, coordinator, notice, key)
-            except DeliveryInDoubt as doubt:
-                logger.warning("%s; recovery settles it later", doubt)
-                continue
-            except SlackCallFailed as problem:
-                with self.ctx.session() as session:
-                    ledger.mark_undeliverable(session=session, key=key, reason=problem.code)
-                    session.commit()
-                logger.error("could not tell coordinator %s about an undeliverable nudge (%s)", coordinator,
-                             problem.code)
-                continue
-            with self.ctx.session() as session:
-                ledger.mark_sent(session=session, key=key, now=now, channel=coordinator, ts=ts)
-                session.commit()
-
-    def _channel_for(self, nudge: DueNudge, facts: PairFacts | None) -> str:
-        if nudge.is_group and facts is not None:
-            return facts.pair.channel_id or self.ctx.gateway.open_conversation(
-                [facts.pair.mentor_id, facts.pair.mentee_id])
-        return nudge.recipient  # a user id opens the DM; a channel id posts there
-
     def _message_for(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> Reply:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
-            return self.services.reports.summary_reply(now)
+            return self.reports.summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
         today = nudge.local_at.date()
         last_met = facts.last_met_on

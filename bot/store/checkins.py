@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.domain.models import (
@@ -115,3 +116,32 @@ def last_met_on(pair_ids: list[int], *, session: Session) -> dict[int, date]:
 def as_utc(moment: datetime) -> datetime:
     """Return `moment` as aware UTC; SQLite hands stored aware times back naive."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _update_member_state(
+    *, session: Session, pair_id: int, person_id: str, values: dict[str, Any], initial: dict[str, Any]
+) -> None:
+    """Update the member's state, creating it with `initial` when it does not exist yet.
+
+    Raises IntegrityError when a handler created the row at the same moment: roll back and call again.
+    """
+    result = session.execute(
+        update(MemberState)
+        .where(MemberState.pair_id == pair_id, MemberState.person_id == person_id)  # type: ignore[arg-type]
+        .values(**values)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(MemberState(pair_id=pair_id, person_id=person_id, **initial))
+        session.flush()
+
+
+def count_unanswered_prompt(*, session: Session, pair_id: int, person_id: str) -> None:
+    """Add one to the member's unanswered "how is it going?" prompts (atomically, in SQL)."""
+    _update_member_state(session=session, pair_id=pair_id, person_id=person_id,
+                         values={"unanswered_prompts": MemberState.unanswered_prompts + 1},
+                         initial={"unanswered_prompts": 1})
+
+
+def mark_prompts_paused(*, session: Session, pair_id: int, person_id: str, now: datetime) -> None:
+    _update_member_state(session=session, pair_id=pair_id, person_id=person_id,
+                         values={"prompts_paused_at": now}, initial={"prompts_paused_at": now})

@@ -11,9 +11,8 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import DateTime, String, any_, bindparam, case, delete, exists, func, or_, type_coerce, update
+from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -58,7 +57,6 @@ class _Statements:
     keys: Any
     recent: Any
     quiet: Any
-    stale: Any
 
 
 @cache
@@ -99,11 +97,6 @@ def _statements() -> _Statements:
         .join(Agreement, Agreement.pair_id == Pair.id, isouter=True)  # type: ignore[arg-type]
         .join(latest, latest.id == latest_id, isouter=True)
     )
-    never_or_before = or_(Person.info_fetched_at.is_(None), Person.info_fetched_at < bindparam("before"))  # type: ignore[operator,union-attr]
-    live_member = or_(
-        exists().where(Pair.mentor_id == Person.slack_user_id, Pair.status != PairStatus.ENDED),
-        exists().where(Pair.mentee_id == Person.slack_user_id, Pair.status != PairStatus.ENDED),
-    )
     return _Statements(
         pairs=pair_rows.where(Pair.status != PairStatus.ENDED).order_by(Pair.id),
         one_pair=pair_rows.where(Pair.id == bindparam("pair_id")),
@@ -136,11 +129,6 @@ def _statements() -> _Statements:
                       case((Nudge.recipient == GROUP, member_of_pair(Pair.mentee_id))))
         .where(Nudge.claimed_at >= since, Nudge.status.in_(_COUNTED), reached > bindparam("week_ago")),  # type: ignore[attr-defined]
         quiet=select(WorkspaceFlag.value).where(WorkspaceFlag.name == QUIET),
-        # People whose Slack profile is due for a refresh: members of live pairs, and the coordinators.
-        stale=select(Person.slack_user_id).where(
-            never_or_before,
-            or_(live_member, Person.slack_user_id.in_(bindparam("coordinators", expanding=True))),  # type: ignore[attr-defined]
-        ).order_by(Person.slack_user_id),
     )
 
 
@@ -268,15 +256,6 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
                      (mentor_tz, mentee_tz))
 
 
-def stale_people(*, session: Session, before: datetime, coordinators: tuple[str, ...]) -> list[str]:
-    """Return who the sweep should ask Slack about again: members of live pairs and coordinators whose
-    profile was fetched before `before` (or never), and coordinators we have never met."""
-    run = session.connection().execute
-    stale = list(run(_statements().stale, {"before": before, "coordinators": list(coordinators)}).scalars())
-    known = set(run(_statements().coordinators, {"coordinators": list(coordinators)}).scalars())
-    return stale + [c for c in coordinators if c not in known]
-
-
 def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
     """Return the pair's open goals, in the order they were set: what a meeting or closing nudge lists."""
     rows = session.connection().execute(
@@ -310,104 +289,3 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-# ---- the ledger --------------------------------------------------------------------------------------------
-
-
-def claim_nudge(
-    *, session: Session, key: str, pair_id: int | None, recipient: str, kind: str, period: str,
-    now: datetime, claimed_by: str,
-) -> bool:
-    """Insert the ledger row for `key`; return False when another sweep already holds it.
-
-    Runs in its own transaction (flush + the caller's commit); on a duplicate the session is rolled back.
-    """
-    session.add(Nudge(key=key, pair_id=pair_id, recipient=recipient, kind=kind, period=period,
-                      status=NudgeStatus.CLAIMED, claimed_at=now, claimed_by=claimed_by, attempts=1))
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
-
-
-def mark_sent(*, session: Session, key: str, now: datetime, channel: str, ts: str) -> None:
-    session.execute(
-        update(Nudge).where(Nudge.key == key).values(status=NudgeStatus.SENT, sent_at=now, channel=channel, ts=ts)
-    )
-
-
-def mark_undeliverable(*, session: Session, key: str, reason: str) -> None:
-    session.execute(
-        update(Nudge).where(Nudge.key == key).values(status=NudgeStatus.UNDELIVERABLE, error=reason[:255])
-    )
-
-
-def release_claim(*, session: Session, key: str) -> None:
-    """Forget a claim whose send failed for a passing reason, so a later sweep retries it."""
-    session.execute(delete(Nudge).where(Nudge.key == key, Nudge.status == NudgeStatus.CLAIMED))
-
-
-def stale_claims(*, session: Session, before: datetime, limit: int = 500) -> list[Nudge]:
-    """Return claims still open since before `before`: their process died between claiming and recording."""
-    query = select(Nudge).where(Nudge.status == NudgeStatus.CLAIMED, Nudge.claimed_at < before)
-    return list(session.exec(query.order_by(Nudge.id).limit(limit)))  # type: ignore[arg-type]
-
-
-def mark_recovered(*, session: Session, claim: Nudge, now: datetime, channel: str, ts: str) -> bool:
-    """Record a dead process's claim as sent (Slack has it); False when another sweep got there first."""
-    result = session.execute(
-        update(Nudge)
-        .where(Nudge.key == claim.key, Nudge.status == NudgeStatus.CLAIMED, Nudge.claimed_by == claim.claimed_by,
-               Nudge.claimed_at == claim.claimed_at)
-        .values(status=NudgeStatus.SENT, sent_at=now, channel=channel, ts=ts)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def drop_stale_claim(*, session: Session, claim: Nudge) -> bool:
-    """Forget a dead process's claim Slack never saw, so the policy may send it again.
-
-    Compare-and-set on (claimed_by, claimed_at): of two sweeps recovering the same claim, one wins.
-    """
-    result = session.execute(
-        delete(Nudge).where(Nudge.key == claim.key, Nudge.status == NudgeStatus.CLAIMED,
-                            Nudge.claimed_by == claim.claimed_by, Nudge.claimed_at == claim.claimed_at)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def list_undeliverable(*, session: Session, limit: int = 200) -> list[Nudge]:
-    query = select(Nudge).where(Nudge.status == NudgeStatus.UNDELIVERABLE)
-    return list(session.exec(query.order_by(Nudge.claimed_at.desc()).limit(limit)))  # type: ignore[attr-defined]
-
-
-def _update_member_state(
-    *, session: Session, pair_id: int, person_id: str, values: dict[str, Any], initial: dict[str, Any]
-) -> None:
-    """Update the member's state, creating it with `initial` when it does not exist yet.
-
-    Raises IntegrityError when a handler created the row at the same moment: roll back and call again.
-    """
-    result = session.execute(
-        update(MemberState)
-        .where(MemberState.pair_id == pair_id, MemberState.person_id == person_id)  # type: ignore[arg-type]
-        .values(**values)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(MemberState(pair_id=pair_id, person_id=person_id, **initial))
-        session.flush()
-
-
-def count_unanswered_prompt(*, session: Session, pair_id: int, person_id: str) -> None:
-    """Add one to the member's unanswered "how is it going?" prompts (atomically, in SQL)."""
-    _update_member_state(session=session, pair_id=pair_id, person_id=person_id,
-                         values={"unanswered_prompts": MemberState.unanswered_prompts + 1},
-                         initial={"unanswered_prompts": 1})
-
-
-def mark_prompts_paused(*, session: Session, pair_id: int, person_id: str, now: datetime) -> None:
-    _update_member_state(session=session, pair_id=pair_id, person_id=person_id,
-                         values={"prompts_paused_at": now}, initial={"prompts_paused_at": now})
