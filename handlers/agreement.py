@@ -16,7 +16,7 @@ from bot.blocks.ids import (
     SET_AGREEMENT_ACTION,
 )
 from bot.services import Services, UserError
-from bot.services.lifecycle import parse_pair_id
+from bot.services.pairs import parse_pair_id
 from handlers.replies import tell_presser
 
 
@@ -28,14 +28,14 @@ def handle_set_agreement_action(ack: Ack, body: dict[str, Any], action: dict[str
 
 def _open_agreement(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
-        services.lifecycle.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+        services.agreements.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                 trigger_id=body["trigger_id"])
     except UserError as problem:
         tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
 
 
 def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
-    errors = services.lifecycle.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
+    errors = services.agreements.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
                                                values=view["state"]["values"], now=services.ctx.now())
     if errors:
         ack(response_action="errors", errors=errors)
@@ -51,7 +51,7 @@ def handle_closing_reflection_action(ack: Ack, body: dict[str, Any], action: dic
 
 def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
-        services.lifecycle.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+        services.agreements.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
                                                  trigger_id=body["trigger_id"])
     except UserError as problem:
         tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
@@ -59,7 +59,7 @@ def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Resp
 
 def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                                          services: Services) -> None:
-    errors = services.lifecycle.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
+    errors = services.agreements.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
                                                 values=view["state"]["values"])
     if errors:
         ack(response_action="errors", errors=errors)
@@ -75,7 +75,7 @@ def handle_closure_reason_action(ack: Ack, body: dict[str, Any], action: dict[st
 
 def _record_closure_reason(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     try:
-        reply = services.lifecycle.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "",
+        reply = services.pairs.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "",
                                                          now=services.ctx.now())
     except UserError as problem:
         tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))

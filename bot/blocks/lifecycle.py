@@ -32,7 +32,7 @@ from bot.blocks.ids import (
 )
 from bot.domain.commands import cadence_label
 from bot.domain.health import HEALTH_LABELS, Health
-from bot.domain.models import ClosureReason, GoalStatus
+from bot.domain.models import ClosureReason, Goal, GoalStatus
 from bot.domain.phases import phase_guidance, phase_label
 
 # One section per pair plus a header, a context line, the page line and the "Show more" button.
@@ -198,6 +198,12 @@ class GoalRow:
     due_on: date | None
     status: str
     achieved_on: date | None
+
+
+def goal_rows(goals: list[Goal]) -> list[GoalRow]:
+    """Return the pair's goals as rows, numbered in the order they were set (their number in commands)."""
+    return [GoalRow(number=i, text=g.text, measure=g.measure, due_on=g.due_on, status=g.status,
+                    achieved_on=g.achieved_on) for i, g in enumerate(goals, start=1)]
 
 
 def _goal_line(goal: GoalRow, today: date) -> str:

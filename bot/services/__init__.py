@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from bot.delivery.worker import worker_name
+from bot.services.agreements import AgreementService
 from bot.services.checkins import CheckinService
 from bot.services.commands import CommandService
 from bot.services.context import ServiceContext
 from bot.services.departures import DepartureService
 from bot.services.errors import UserError
 from bot.services.events import EventService
+from bot.services.goals import GoalService
 from bot.services.home import HomeService
-from bot.services.lifecycle import LifecycleService
+from bot.services.pairs import PairService
 from bot.services.people import PeopleService
+from bot.services.quiet import QuietService
 from bot.services.reports import ReportService
 from bot.services.sweep import SweepService
 
@@ -28,9 +31,12 @@ class Services:
         self.reports = ReportService(ctx, self.people)
         self.events = EventService(ctx)
         self.home = HomeService(ctx, self.people, self.reports)
-        self.commands = CommandService(ctx, self)
-        self.lifecycle = LifecycleService(ctx, self)
+        self.pairs = PairService(ctx, self.people)
+        self.goals = GoalService(ctx, self.pairs)
+        self.agreements = AgreementService(ctx, self.pairs)
+        self.quiet = QuietService(ctx, self.people, self.pairs)
         self.checkins = CheckinService(ctx, self)
+        self.commands = CommandService(ctx, self)
         self.departures = DepartureService(ctx, self.people, worker=worker)
         self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
                                   reports=self.reports)

@@ -50,9 +50,9 @@ class CommandService:
             ) -> Reply | None:
         """Run one `/mentoring` command for `actor`; return what they should read (None when a modal opened)."""
         now = self.ctx.now()
-        lifecycle = self.services.lifecycle
+        pairs, goals = self.services.pairs, self.services.goals
         try:
-            command = parse_command(text, today=lifecycle.today(now))
+            command = parse_command(text, today=pairs.today(now))
         except UnknownCommand as problem:
             return build_help_reply(coordinator=self._is_coordinator(actor, now), problem=problem.message)
         except UsageError as problem:
@@ -62,42 +62,42 @@ class CommandService:
             case Help():
                 return build_help_reply(coordinator=self._is_coordinator(actor, now))
             case RegisterPair():
-                return lifecycle.register_pair(actor=actor, command=command, now=now)
+                return pairs.register_pair(actor=actor, command=command, now=now)
             case ListPairs(page=page):
-                return lifecycle.list_pairs(actor=actor, page=page, now=now)
+                return pairs.list_pairs(actor=actor, page=page, now=now)
             case OpenCheckin(partner_id=partner):
                 pair_id = self._pair_for(actor, partner, "checkin", "/mentoring checkin")
                 self.services.checkins.open_checkin_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
                 return None
             case OpenAgreement(partner_id=partner):
                 pair_id = self._pair_for(actor, partner, "agreement", "/mentoring agreement")
-                lifecycle.open_agreement_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
+                self.services.agreements.open_agreement_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
                 return None
             case AddGoal():
-                return lifecycle.add_goal(actor=actor, command=command, now=now)
+                return goals.add_goal(actor=actor, command=command, now=now)
             case ListGoals(partner_id=partner):
-                return lifecycle.list_goals(actor=actor, partner_id=partner, now=now)
+                return goals.list_goals(actor=actor, partner_id=partner, now=now)
             case CompleteGoal():
-                return lifecycle.complete_goal(actor=actor, command=command, now=now)
+                return goals.complete_goal(actor=actor, command=command, now=now)
             case ShowPhase(advance=advance, partner_id=partner):
-                return lifecycle.show_phase(actor=actor, advance=advance, partner_id=partner, now=now)
+                return pairs.show_phase(actor=actor, advance=advance, partner_id=partner, now=now)
             case PausePair(days=days, partner_id=partner):
-                return lifecycle.pause(actor=actor, days=days, partner_id=partner, now=now)
+                return pairs.pause(actor=actor, days=days, partner_id=partner, now=now)
             case ResumePair(partner_id=partner):
-                return lifecycle.resume(actor=actor, partner_id=partner, now=now)
+                return pairs.resume(actor=actor, partner_id=partner, now=now)
             case EndPair(partner_id=partner):
-                return lifecycle.end(actor=actor, partner_id=partner, now=now)
+                return pairs.end(actor=actor, partner_id=partner, now=now)
             case PostSummary():
                 if not self._is_coordinator(actor, now):
-                    raise lifecycle.coordinator_refusal("post the program summary", USAGE["summary"])
+                    raise pairs.coordinator_refusal("post the program summary", USAGE["summary"])
                 return self.services.reports.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
-                return lifecycle.set_quiet(actor=actor, on=on, now=now)
+                return self.services.quiet.set_quiet(actor=actor, on=on, now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:
         """Return the id of the caller's pair for a modal command."""
         with self.ctx.session() as session:
-            pair = self.services.lifecycle.resolve_pair(session, actor=actor, partner_id=partner_id,
+            pair = self.services.pairs.resolve_pair(session, actor=actor, partner_id=partner_id,
                                                         usage=USAGE[name], suggest=suggest)
             return pair.id or 0

@@ -1,102 +1,54 @@
-"""The life of a pair: register, agree, set goals, move through phases, pause, and close well."""
+"""The life of a pair: register it, list pairs, move through phases, pause, resume, end, and why it closed."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from bot.blocks import Reply, mention
-from bot.blocks.agreement import (
-    FIELD_OF_BLOCK,
-    LABEL_OF_BLOCK,
-    MAX_LENGTH_OF_BLOCK,
-    AgreementFields,
-    build_agreement_modal,
-    build_agreement_recap,
-)
-from bot.blocks.ids import (
-    AGREEMENT_CADENCE_BLOCK,
-    AGREEMENT_ENDS_ON_BLOCK,
-    INPUT_ACTION,
-    REFLECTION_TEXT_BLOCK,
-)
 from bot.blocks.lifecycle import (
-    MAX_REFLECTION_TEXT,
     PAIRS_PER_PAGE,
-    GoalRow,
     PairRow,
     build_closing_prompt,
-    build_closing_reflection_modal,
     build_closure_reason_request,
     build_closure_recorded,
-    build_goal_added_reply,
-    build_goal_done_reply,
-    build_goals_reply,
     build_pair_choice_text,
     build_pair_registered_reply,
     build_pairs_reply,
     build_phase_reply,
-    build_quiet_reply,
     build_welcome_message,
     describe_pair,
+    goal_rows,
     notice,
     page_count,
 )
 from bot.domain import pairs
 from bot.domain.commands import (
     USAGE,
-    AddGoal,
-    CompleteGoal,
     RegisterPair,
-    UsageError,
-    cadence_label,
-    check_end_date,
     default_end_date,
-    parse_cadence,
 )
 from bot.domain.health import health_of
-from bot.domain.models import Agreement, ClosureReason, Goal, GoalStatus, Pair, PairStatus, Phase
+from bot.domain.models import ClosureReason, Goal, Pair, PairStatus, Phase
 from bot.domain.pairs import is_member, partner_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.outbox import Outbox
+from bot.services.people import PeopleService
 from bot.store import get_pair, list_pairs_for_person
-from bot.store.flags import QUIET, set_flag
 from bot.store.pairs import (
     find_open_pair_between,
-    get_agreement,
-    get_member_state,
     list_goals,
     list_open_pairs_page,
 )
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CADENCE_DAYS = 14
 MAX_GOALS_PER_PAIR = 50
-
-
-@dataclass
-class _AfterCommit:
-    """Messages to send once the transaction is safely committed."""
-
-    posts: list[tuple[str, Reply]] = field(default_factory=list)
-
-    def add(self, channel: str | None, reply: Reply) -> None:
-        if channel:
-            self.posts.append((channel, reply))
-
-
-def _goal_rows(goals: list[Goal]) -> list[GoalRow]:
-    return [GoalRow(number=i, text=g.text, measure=g.measure, due_on=g.due_on, status=g.status,
-                    achieved_on=g.achieved_on) for i, g in enumerate(goals, start=1)]
 
 
 def parse_pair_id(value: str | None) -> int:
@@ -107,10 +59,10 @@ def parse_pair_id(value: str | None) -> int:
     return int(head)
 
 
-class LifecycleService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+class PairService:
+    def __init__(self, ctx: ServiceContext, people: PeopleService) -> None:
         self.ctx = ctx
-        self.services = services
+        self.people = people
 
     # ---- shared pieces ------------------------------------------------------------------------------
 
@@ -160,15 +112,7 @@ class LifecycleService:
             raise UserError(build_pair_choice_text(actor=actor, pairs=pairs, command=suggest), usage)
         return own[0]
 
-    def _send(self, after: _AfterCommit) -> None:
-        """Deliver post-commit messages; a failure is logged, the committed change stands."""
-        for channel, reply in after.posts:
-            try:
-                self.ctx.gateway.post_message(channel, reply.text, reply.blocks)
-            except SlackCallFailed as failure:
-                logger.warning("could not post to %s: %s", channel, failure.code)
-
-    def _member_pair(self, session: Session, actor: str, pair_id: int, *, allow_ended: bool = False) -> Pair:
+    def member_pair(self, session: Session, actor: str, pair_id: int, *, allow_ended: bool = False) -> Pair:
         pair = get_pair(pair_id, session=session)
         if pair is None or not is_member(pair, actor):
             raise UserError("Only the two members of this pair can do that.")
@@ -180,7 +124,7 @@ class LifecycleService:
 
     def _valid_person(self, session: Session, user_id: str, now: datetime, usage: str) -> None:
         try:
-            person = self.services.people.get_person(session, user_id, now, refresh=True)
+            person = self.people.get_person(session, user_id, now, refresh=True)
         except SlackCallFailed as failure:
             if failure.code == "user_not_found":
                 raise UserError(f"I can't find {mention(user_id)} in this workspace.", usage) from None
@@ -197,7 +141,7 @@ class LifecycleService:
         today = self.today(now)
         mentor_id, mentee_id = command.mentor_id, command.mentee_id
         with self.ctx.session() as session:
-            if not self.services.people.is_coordinator(session, actor, now):
+            if not self.people.is_coordinator(session, actor, now):
                 raise self.coordinator_refusal("register pairs", usage)
             self._valid_person(session, mentor_id, now, usage)
             self._valid_person(session, mentee_id, now, usage)
@@ -242,7 +186,7 @@ class LifecycleService:
         """Return a page of pairs: every open pair for a coordinator, one's own pairs for anyone else."""
         today = self.today(now)
         with self.ctx.session() as session:
-            coordinator = self.services.people.is_coordinator(session, actor, now)
+            coordinator = self.people.is_coordinator(session, actor, now)
             listings, total = list_open_pairs_page(session=session, offset=(page - 1) * PAIRS_PER_PAGE,
                                                    limit=PAIRS_PER_PAGE, zone=self.ctx.settings.zone,
                                                    person=None if coordinator else actor)
@@ -256,145 +200,11 @@ class LifecycleService:
             session.commit()
         return build_pairs_reply(rows=rows, page=page, total=total, coordinator=coordinator, today=today)
 
-    # ---- the agreement ------------------------------------------------------------------------------
-
-    def open_agreement_modal(self, *, actor: str, pair_id: int, trigger_id: str) -> None:
-        """Open the agreement modal for a member of the pair, pre-filled with what they agreed so far."""
-        with self.ctx.session() as session:
-            pair = self._member_pair(session, actor, pair_id)
-            agreement = get_agreement(pair_id, session=session)
-            cadence = cadence_label(pair.cadence_days)
-            if agreement is None:
-                fields = AgreementFields(cadence=cadence)
-            else:
-                fields = AgreementFields(
-                    cadence=agreement.meeting_frequency or cadence, who_sets_up=agreement.who_sets_up,
-                    contact=agreement.contact, confidentiality=agreement.confidentiality,
-                    off_limits=agreement.off_limits, success_measure=agreement.success_measure,
-                    way_out=agreement.way_out,
-                )
-            view = build_agreement_modal(pair_id=pair_id, partner_id=partner_of(pair, actor), fields=fields,
-                                         ends_on=pair.ends_on)
-        try:
-            self.ctx.gateway.open_view(trigger_id, view)
-        except SlackCallFailed as failure:
-            raise UserError(f"I couldn't open the agreement form (Slack said {failure.code}). Please try again."
-                            ) from None
-
-    def save_agreement(self, *, actor: str, private_metadata: str, values: dict[str, Any],
-                       now: datetime) -> dict[str, str]:
-        """Save the agreement from the modal; return errors by block id (empty when saved)."""
-        today = self.today(now)
-        texts = {block_id: str(((values.get(block_id) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
-                 for block_id in FIELD_OF_BLOCK}
-        picked = ((values.get(AGREEMENT_ENDS_ON_BLOCK) or {}).get(INPUT_ACTION) or {}).get("selected_date")
-        errors: dict[str, str] = {}
-        for block_id, text in texts.items():
-            if len(text) > MAX_LENGTH_OF_BLOCK[block_id]:
-                errors[block_id] = f"{LABEL_OF_BLOCK[block_id]} can be at most {MAX_LENGTH_OF_BLOCK[block_id]} " \
-                                   "characters."
-        cadence_days: int | None = None
-        if texts[AGREEMENT_CADENCE_BLOCK] and AGREEMENT_CADENCE_BLOCK not in errors:
-            try:
-                cadence_days = parse_cadence(texts[AGREEMENT_CADENCE_BLOCK])
-            except UsageError as problem:
-                errors[AGREEMENT_CADENCE_BLOCK] = problem.message
-        with self.ctx.session() as session:
-            try:
-                pair = self._member_pair(session, actor, parse_pair_id(private_metadata))
-            except UserError as problem:
-                return {AGREEMENT_CADENCE_BLOCK: problem.text}
-            ends_on = pair.ends_on
-            if picked:
-                try:
-                    chosen = date.fromisoformat(str(picked))
-                    ends_on = chosen if chosen == pair.ends_on else check_end_date(chosen, today, USAGE["agreement"])
-                except ValueError:
-                    errors[AGREEMENT_ENDS_ON_BLOCK] = "Pick a date from the calendar."
-                except UsageError as problem:
-                    errors[AGREEMENT_ENDS_ON_BLOCK] = problem.message
-            if errors:
-                return errors
-            fields = AgreementFields(
-                cadence=cadence_label(cadence_days) if cadence_days else "",
-                **{FIELD_OF_BLOCK[b]: texts[b] for b in FIELD_OF_BLOCK if b != AGREEMENT_CADENCE_BLOCK},
-            )
-            agreement = get_agreement(pair.id or 0, session=session) or Agreement(pair_id=pair.id, updated_by=actor)
-            agreement.meeting_frequency = fields.cadence
-            agreement.who_sets_up = fields.who_sets_up
-            agreement.contact = fields.contact
-            agreement.confidentiality = fields.confidentiality
-            agreement.off_limits = fields.off_limits
-            agreement.success_measure = fields.success_measure
-            agreement.way_out = fields.way_out
-            agreement.updated_at = now
-            agreement.updated_by = actor
-            if cadence_days:
-                pair.cadence_days = cadence_days
-            pair.ends_on = ends_on
-            session.add(agreement)
-            session.add(pair)
-            channel = pair.channel_id
-            session.commit()
-        after = _AfterCommit()
-        after.add(channel, build_agreement_recap(actor=actor, fields=fields, ends_on=ends_on))
-        self._send(after)
-        return {}
-
-    # ---- goals --------------------------------------------------------------------------------------
-
-    def add_goal(self, *, actor: str, command: AddGoal, now: datetime) -> Reply:
-        today = self.today(now)
-        with self.ctx.session() as session:
-            pair = self.resolve_pair(session, actor=actor, partner_id=command.partner_id, usage=USAGE["goal add"],
-                                     suggest="/mentoring goal add … ")
-            goals = list_goals(pair.id or 0, session=session)
-            if len(goals) >= MAX_GOALS_PER_PAIR:
-                raise UserError(f"Your pair already has {len(goals)} goals, the most I keep. Mark some done or "
-                                "focus on fewer.", USAGE["goal add"])
-            goal = Goal(pair_id=pair.id, text=command.text, measure=command.measure, due_on=command.due_on,
-                        created_at=now, created_by=actor)
-            session.add(goal)
-            moved = pairs.begin_direction(pair, now)
-            session.add(pair)
-            session.commit()
-            row = _goal_rows([*goals, goal])[-1]
-        return build_goal_added_reply(goal=row, moved_to_direction=moved, today=today)
-
-    def list_goals(self, *, actor: str, partner_id: str | None, now: datetime) -> Reply:
-        with self.ctx.session() as session:
-            pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=USAGE["goals"],
-                                     suggest="/mentoring goals")
-            rows = _goal_rows(list_goals(pair.id or 0, session=session))
-            partner = partner_of(pair, actor)
-        return build_goals_reply(goals=rows, partner_id=partner, today=self.today(now))
-
-    def complete_goal(self, *, actor: str, command: CompleteGoal, now: datetime) -> Reply:
-        usage = USAGE["goal done"]
-        with self.ctx.session() as session:
-            pair = self.resolve_pair(session, actor=actor, partner_id=command.partner_id, usage=usage,
-                                     suggest=f"/mentoring goal done {command.number}")
-            goals = list_goals(pair.id or 0, session=session)
-            if not goals:
-                raise UserError("Your pair has no goals yet — add one with `/mentoring goal add`.", usage)
-            if command.number > len(goals):
-                raise UserError(f"There is no goal {command.number}: your pair has {len(goals)} goal"
-                                f"{'s' if len(goals) != 1 else ''} (1–{len(goals)}). See `/mentoring goals`.", usage)
-            goal = goals[command.number - 1]
-            already = goal.status == GoalStatus.ACHIEVED
-            if not already:
-                goal.status = GoalStatus.ACHIEVED
-                goal.achieved_on = self.today(now)
-                session.add(goal)
-                session.commit()
-            row = _goal_rows(goals)[command.number - 1]
-        return build_goal_done_reply(goal=row, already=already)
-
     # ---- phases, pausing, ending --------------------------------------------------------------------
 
-    def _tell_winding_up(self, pair: Pair, goals: list[Goal], after: _AfterCommit) -> None:
+    def _tell_winding_up(self, pair: Pair, goals: list[Goal], after: Outbox) -> None:
         """Queue the closing prompts and the coordinators' question of a pair that began winding up."""
-        rows = _goal_rows(goals)
+        rows = goal_rows(goals)
         for member in (pair.mentor_id, pair.mentee_id):
             after.add(member, build_closing_prompt(pair_id=pair.id or 0, partner_id=partner_of(pair, member),
                                                    goals=rows, ends_on=pair.ends_on))
@@ -403,12 +213,12 @@ class LifecycleService:
                                                                 mentee_id=pair.mentee_id))
 
     @staticmethod
-    def _tell_ended(pair: Pair, after: _AfterCommit) -> None:
+    def _tell_ended(pair: Pair, after: Outbox) -> None:
         who = describe_pair(pair.mentor_id, pair.mentee_id)
         after.add(pair.channel_id, notice(f"Your mentoring relationship ({who}) has ended. Thank you both for the "
                                           "time you gave it."))
 
-    def _move_on(self, session: Session, pair: Pair, now: datetime, after: _AfterCommit) -> str | None:
+    def _move_on(self, session: Session, pair: Pair, now: datetime, after: Outbox) -> str | None:
         """Advance `pair` one phase, with what that step brings; return the phase it left."""
         left = pair.phase
         reached = pairs.advance(pair, now, self.today(now))
@@ -422,22 +232,22 @@ class LifecycleService:
         return left
 
     def show_phase(self, *, actor: str, advance: bool, partner_id: str | None, now: datetime) -> Reply:
-        after = _AfterCommit()
+        after = Outbox()
         with self.ctx.session() as session:
             pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=USAGE["phase"],
                                      suggest="/mentoring phase next" if advance else "/mentoring phase")
             left = self._move_on(session, pair, now, after) if advance else None
             session.commit()
             phase, partner = pair.phase, partner_of(pair, actor)
-        self._send(after)
+        after.send(self.ctx.gateway)
         return build_phase_reply(phase=phase, partner_id=partner, advanced_from=left)
 
     def pause(self, *, actor: str, days: int, partner_id: str | None, now: datetime) -> Reply:
         usage = USAGE["pause"]
         today = self.today(now)
-        after = _AfterCommit()
+        after = Outbox()
         with self.ctx.session() as session:
-            coordinator = self.services.people.is_coordinator(session, actor, now)
+            coordinator = self.people.is_coordinator(session, actor, now)
             pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=usage,
                                      suggest="/mentoring pause", coordinator=coordinator)
             until = date.fromordinal(today.toordinal() + days)
@@ -448,14 +258,14 @@ class LifecycleService:
                     f"{describe_pair(pair.mentor_id, pair.mentee_id)} until {until.isoformat()}. "
                     "`/mentoring resume` restarts them sooner.")
             after.add(pair.channel_id, notice(text))
-        self._send(after)
+        after.send(self.ctx.gateway)
         return notice(text)
 
     def resume(self, *, actor: str, partner_id: str | None, now: datetime) -> Reply:
         usage = USAGE["resume"]
-        after = _AfterCommit()
+        after = Outbox()
         with self.ctx.session() as session:
-            coordinator = self.services.people.is_coordinator(session, actor, now)
+            coordinator = self.people.is_coordinator(session, actor, now)
             pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=usage,
                                      suggest="/mentoring resume", coordinator=coordinator)
             if pair.status != PairStatus.PAUSED:
@@ -466,14 +276,14 @@ class LifecycleService:
             text = (f":arrow_forward: {mention(actor)} resumed reminders for "
                     f"{describe_pair(pair.mentor_id, pair.mentee_id)}.")
             after.add(pair.channel_id, notice(text))
-        self._send(after)
+        after.send(self.ctx.gateway)
         return notice(text)
 
     def end(self, *, actor: str, partner_id: str | None, now: datetime) -> Reply:
         """First `end`: wind up (closing prompts, coordinators asked why). Again: the pair ends."""
-        after = _AfterCommit()
+        after = Outbox()
         with self.ctx.session() as session:
-            coordinator = self.services.people.is_coordinator(session, actor, now)
+            coordinator = self.people.is_coordinator(session, actor, now)
             pair = self.resolve_pair(session, actor=actor, partner_id=partner_id, usage=USAGE["end"],
                                      suggest="/mentoring end", coordinator=coordinator)
             who = describe_pair(pair.mentor_id, pair.mentee_id)
@@ -488,52 +298,10 @@ class LifecycleService:
                         f"prompt. It ends on {pair.ends_on.isoformat()}, or run `/mentoring end` again to end it now.")
             session.add(pair)
             session.commit()
-        self._send(after)
+        after.send(self.ctx.gateway)
         return notice(text)
 
-    # ---- the kill switch ----------------------------------------------------------------------------
-
-    def set_quiet(self, *, actor: str, on: bool, now: datetime) -> Reply:
-        with self.ctx.session() as session:
-            if not self.services.people.is_coordinator(session, actor, now):
-                raise self.coordinator_refusal("turn quiet mode on or off", USAGE["quiet"])
-            set_flag(QUIET, "on" if on else "off", session=session, by=actor, now=now)
-            session.commit()
-        return build_quiet_reply(on=on)
-
     # ---- closing well -------------------------------------------------------------------------------
-
-    def open_reflection_modal(self, *, actor: str, pair_id: int, trigger_id: str) -> None:
-        with self.ctx.session() as session:
-            pair = self._member_pair(session, actor, pair_id, allow_ended=True)
-            state = get_member_state(pair_id, actor, session=session)
-            text = self.ctx.cipher.decrypt(state.reflection_text_enc)
-            view = build_closing_reflection_modal(pair_id=pair_id, partner_id=partner_of(pair, actor), text=text)
-            session.rollback()  # nothing to keep: an empty MemberState is made when the reflection is saved
-        try:
-            self.ctx.gateway.open_view(trigger_id, view)
-        except SlackCallFailed as failure:
-            raise UserError(f"I couldn't open the reflection form (Slack said {failure.code}). Please try again."
-                            ) from None
-
-    def save_reflection(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> dict[str, str]:
-        """Store the author's closing reflection, encrypted; return errors by block id."""
-        text = str(((values.get(REFLECTION_TEXT_BLOCK) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
-        if not text:
-            return {REFLECTION_TEXT_BLOCK: "Write a few words, or press Cancel."}
-        if len(text) > MAX_REFLECTION_TEXT:
-            return {REFLECTION_TEXT_BLOCK: f"Keep it to {MAX_REFLECTION_TEXT} characters."}
-        with self.ctx.session() as session:
-            try:
-                pair_id = parse_pair_id(private_metadata)
-                self._member_pair(session, actor, pair_id, allow_ended=True)
-            except UserError as problem:
-                return {REFLECTION_TEXT_BLOCK: problem.text}
-            state = get_member_state(pair_id, actor, session=session)
-            state.reflection_text_enc = self.ctx.cipher.encrypt(text)
-            session.add(state)
-            session.commit()
-        return {}
 
     def record_closure_reason(self, *, actor: str, value: str, now: datetime) -> Reply:
         """Store why a pair closed (completed, ended early, rematched); coordinators only."""
@@ -544,7 +312,7 @@ class LifecycleService:
         except ValueError:
             raise UserError("That closure reason is not one I know.") from None
         with self.ctx.session() as session:
-            if not self.services.people.is_coordinator(session, actor, now):
+            if not self.people.is_coordinator(session, actor, now):
                 raise self.coordinator_refusal("record why a pair closed")
             pair = get_pair(pair_id, session=session)
             if pair is None:
