@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks.errors import build_error_reply
+from bot.blocks.forms import read_agreement_form, read_reflection_form
 from bot.blocks.ids import (
     AGREEMENT_VIEW,
     CLOSING_REFLECTION_ACTION,
@@ -36,7 +37,8 @@ def _open_agreement(body: dict[str, Any], action: dict[str, Any], respond: Respo
 
 def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
     errors = services.agreements.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                               values=view["state"]["values"], now=services.ctx.now())
+                                                 form=read_agreement_form(view["state"]["values"]),
+                                                 now=services.ctx.now())
     if errors:
         ack(response_action="errors", errors=errors)
     else:
@@ -60,7 +62,7 @@ def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Resp
 def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                                          services: Services) -> None:
     errors = services.agreements.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                                values=view["state"]["values"])
+                                                  form=read_reflection_form(view["state"]["values"]))
     if errors:
         ack(response_action="errors", errors=errors)
     else:

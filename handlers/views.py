@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks.checkins import build_checkin_problem_view
+from bot.blocks.forms import read_checkin_form
 from bot.blocks.ids import CHECKIN_VIEW
 from bot.services import Services, UserError
 
@@ -17,7 +18,7 @@ def handle_checkin_submission(ack: Ack, body: dict[str, Any], view: dict[str, An
     try:
         result = services.checkins.save_checkin(actor=body["user"]["id"],
                                                 private_metadata=view.get("private_metadata", ""),
-                                                values=(view.get("state") or {}).get("values") or {})
+                                                form=read_checkin_form((view.get("state") or {}).get("values") or {}))
     except UserError as problem:
         ack(response_action="update", view=build_checkin_problem_view(problem.text))
         return

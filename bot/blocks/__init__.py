@@ -65,6 +65,29 @@ def button(text: str, action_id: str, value: str = "", *, style: str | None = No
     return element
 
 
+# Slack's limit on a modal's title and on its submit and close buttons.
+MAX_MODAL_BUTTON_TEXT = 24
+
+
+def modal(title: str, blocks: list[Block], *, callback_id: str | None = None, private_metadata: str | None = None,
+          submit: str | None = "Save", close: str = "Cancel") -> dict[str, Any]:
+    """Return a modal view; one without `submit` only explains something and closes."""
+    def plain(text: str) -> Block:
+        return {"type": "plain_text", "text": truncate(text, MAX_MODAL_BUTTON_TEXT), "emoji": True}
+
+    view: dict[str, Any] = {"type": "modal"}
+    if callback_id is not None:
+        view["callback_id"] = callback_id
+    if private_metadata is not None:
+        view["private_metadata"] = private_metadata
+    view["title"] = plain(title)
+    if submit is not None:
+        view["submit"] = plain(submit)
+    view["close"] = plain(close)
+    view["blocks"] = blocks
+    return view
+
+
 def actions(block_id: str, *elements: Block) -> Block:
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.blocks import Reply, context, escape_mrkdwn, mention, section
+from bot.blocks import Reply, context, escape_mrkdwn, mention, modal, section
 from bot.blocks.ids import (
     AGREEMENT_CADENCE_BLOCK,
     AGREEMENT_CONFIDENTIALITY_BLOCK,
@@ -87,15 +87,7 @@ def build_agreement_modal(*, pair_id: int, partner_id: str, fields: AgreementFie
                 "element": {"type": "datepicker", "action_id": INPUT_ACTION, "initial_date": ends_on.isoformat()},
             })
     blocks.append(context("Saving posts a short recap to your group DM with your partner."))
-    return {
-        "type": "modal",
-        "callback_id": AGREEMENT_VIEW,
-        "private_metadata": str(pair_id),
-        "title": {"type": "plain_text", "text": "Our agreement"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
-    }
+    return modal("Our agreement", blocks, callback_id=AGREEMENT_VIEW, private_metadata=str(pair_id))
 
 
 def build_agreement_recap(*, actor: str, fields: AgreementFields, ends_on: date) -> Reply:

@@ -12,6 +12,7 @@ from bot.blocks import (
     context,
     escape_mrkdwn,
     mention,
+    modal,
     section,
     truncate,
 )
@@ -114,25 +115,12 @@ def build_checkin_modal(*, private_metadata: str, partner_id: str, partner_name:
     if len(goals) > MAX_GOALS_IN_MODAL:
         blocks.append(context(f"…and {len(goals) - MAX_GOALS_IN_MODAL} more goals: "
                               "update them with `/mentoring goal done <n>`."))
-    return {
-        "type": "modal",
-        "callback_id": CHECKIN_VIEW,
-        "private_metadata": private_metadata,
-        "title": _plain("Log a check-in", 24),
-        "submit": _plain("Save", 24),
-        "close": _plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return modal("Log a check-in", blocks, callback_id=CHECKIN_VIEW, private_metadata=private_metadata)
 
 
 def build_checkin_problem_view(text: str) -> dict[str, Any]:
     """Return a modal that only explains why the check-in could not be saved."""
-    return {
-        "type": "modal",
-        "title": _plain("Log a check-in", 24),
-        "close": _plain("Close", 24),
-        "blocks": [section(f":warning: {escape_mrkdwn(text)}")],
-    }
+    return modal("Log a check-in", [section(f":warning: {escape_mrkdwn(text)}")], submit=None, close="Close")
 
 
 def build_checkin_recap(*, author_id: str, met_on: date, shared_text: str, next_meeting_on: date | None,

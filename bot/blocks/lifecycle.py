@@ -18,6 +18,7 @@ from bot.blocks import (
     fit_blocks,
     header,
     mention,
+    modal,
     section,
     truncate,
 )
@@ -315,18 +316,10 @@ def build_closing_reflection_modal(*, pair_id: int, partner_id: str, text: str) 
                                "max_length": MAX_REFLECTION_TEXT}
     if text:
         element["initial_value"] = text[:MAX_REFLECTION_TEXT]
-    return {
-        "type": "modal",
-        "callback_id": CLOSING_REFLECTION_VIEW,
-        "private_metadata": str(pair_id),
-        "title": {"type": "plain_text", "text": "Closing reflection"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal("Closing reflection", [
             section(f"Looking back on your relationship with {mention(partner_id)}: which goals did you meet, "
                     "what did you learn, and what comes next?"),
             {"type": "input", "block_id": REFLECTION_TEXT_BLOCK, "element": element,
              "label": {"type": "plain_text", "text": "My reflection"}},
             context("Only you can read this — not your partner, not a coordinator."),
-        ],
-    }
+        ], callback_id=CLOSING_REFLECTION_VIEW, private_metadata=str(pair_id))

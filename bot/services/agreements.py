@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from dataclasses import asdict, replace
+from datetime import datetime
 
 from bot.blocks.agreement import (
-    FIELD_OF_BLOCK,
-    LABEL_OF_BLOCK,
-    MAX_LENGTH_OF_BLOCK,
     AgreementFields,
     build_agreement_modal,
     build_agreement_recap,
 )
-from bot.blocks.ids import AGREEMENT_CADENCE_BLOCK, AGREEMENT_ENDS_ON_BLOCK, INPUT_ACTION, REFLECTION_TEXT_BLOCK
-from bot.blocks.lifecycle import MAX_REFLECTION_TEXT, build_closing_reflection_modal
-from bot.domain.commands import USAGE, UsageError, cadence_label, check_end_date, parse_cadence
+from bot.blocks.forms import (
+    AgreementForm,
+    ReflectionForm,
+    agreement_errors,
+    agreement_fields,
+    reflection_errors,
+)
+from bot.blocks.ids import AGREEMENT_CADENCE_BLOCK, AGREEMENT_ENDS_ON_BLOCK, REFLECTION_TEXT_BLOCK
+from bot.blocks.lifecycle import build_closing_reflection_modal
+from bot.domain.commands import USAGE, UsageError, cadence_label, check_end_date
 from bot.domain.models import Agreement
 from bot.domain.pairs import partner_of
 from bot.gateway import SlackCallFailed
@@ -24,6 +28,9 @@ from bot.services.errors import UserError
 from bot.services.outbox import Outbox
 from bot.services.pairs import PairService, parse_pair_id
 from bot.store.pairs import get_agreement, get_member_state
+
+# The stored agreement names the cadence as it was agreed; the rest of its columns are the fields' names.
+_COLUMN_OF_FIELD = {"cadence": "meeting_frequency"}
 
 
 class AgreementService:
@@ -40,12 +47,9 @@ class AgreementService:
             if agreement is None:
                 fields = AgreementFields(cadence=cadence)
             else:
-                fields = AgreementFields(
-                    cadence=agreement.meeting_frequency or cadence, who_sets_up=agreement.who_sets_up,
-                    contact=agreement.contact, confidentiality=agreement.confidentiality,
-                    off_limits=agreement.off_limits, success_measure=agreement.success_measure,
-                    way_out=agreement.way_out,
-                )
+                fields = AgreementFields(**{name: getattr(agreement, _COLUMN_OF_FIELD.get(name, name))
+                                            for name in AgreementFields.__dataclass_fields__})
+                fields = replace(fields, cadence=fields.cadence or cadence)
             view = build_agreement_modal(pair_id=pair_id, partner_id=partner_of(pair, actor), fields=fields,
                                          ends_on=pair.ends_on)
         try:
@@ -54,52 +58,29 @@ class AgreementService:
             raise UserError(f"I couldn't open the agreement form (Slack said {failure.code}). Please try again."
                             ) from None
 
-    def save_agreement(self, *, actor: str, private_metadata: str, values: dict[str, Any],
+    def save_agreement(self, *, actor: str, private_metadata: str, form: AgreementForm,
                        now: datetime) -> dict[str, str]:
         """Save the agreement from the modal; return errors by block id (empty when saved)."""
         today = self.pairs.today(now)
-        texts = {block_id: str(((values.get(block_id) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
-                 for block_id in FIELD_OF_BLOCK}
-        picked = ((values.get(AGREEMENT_ENDS_ON_BLOCK) or {}).get(INPUT_ACTION) or {}).get("selected_date")
-        errors: dict[str, str] = {}
-        for block_id, text in texts.items():
-            if len(text) > MAX_LENGTH_OF_BLOCK[block_id]:
-                errors[block_id] = f"{LABEL_OF_BLOCK[block_id]} can be at most {MAX_LENGTH_OF_BLOCK[block_id]} " \
-                                   "characters."
-        cadence_days: int | None = None
-        if texts[AGREEMENT_CADENCE_BLOCK] and AGREEMENT_CADENCE_BLOCK not in errors:
-            try:
-                cadence_days = parse_cadence(texts[AGREEMENT_CADENCE_BLOCK])
-            except UsageError as problem:
-                errors[AGREEMENT_CADENCE_BLOCK] = problem.message
+        errors, cadence_days = agreement_errors(form)
         with self.ctx.session() as session:
             try:
                 pair = self.pairs.member_pair(session, actor, parse_pair_id(private_metadata))
             except UserError as problem:
                 return {AGREEMENT_CADENCE_BLOCK: problem.text}
             ends_on = pair.ends_on
-            if picked:
+            chosen = form.ends_on.value
+            if chosen is not None and chosen != pair.ends_on:
                 try:
-                    chosen = date.fromisoformat(str(picked))
-                    ends_on = chosen if chosen == pair.ends_on else check_end_date(chosen, today, USAGE["agreement"])
-                except ValueError:
-                    errors[AGREEMENT_ENDS_ON_BLOCK] = "Pick a date from the calendar."
+                    ends_on = check_end_date(chosen, today, USAGE["agreement"])
                 except UsageError as problem:
                     errors[AGREEMENT_ENDS_ON_BLOCK] = problem.message
             if errors:
                 return errors
-            fields = AgreementFields(
-                cadence=cadence_label(cadence_days) if cadence_days else "",
-                **{FIELD_OF_BLOCK[b]: texts[b] for b in FIELD_OF_BLOCK if b != AGREEMENT_CADENCE_BLOCK},
-            )
+            fields = agreement_fields(form, cadence_days)
             agreement = get_agreement(pair.id or 0, session=session) or Agreement(pair_id=pair.id, updated_by=actor)
-            agreement.meeting_frequency = fields.cadence
-            agreement.who_sets_up = fields.who_sets_up
-            agreement.contact = fields.contact
-            agreement.confidentiality = fields.confidentiality
-            agreement.off_limits = fields.off_limits
-            agreement.success_measure = fields.success_measure
-            agreement.way_out = fields.way_out
+            for name, value in asdict(fields).items():
+                setattr(agreement, _COLUMN_OF_FIELD.get(name, name), value)
             agreement.updated_at = now
             agreement.updated_by = actor
             if cadence_days:
@@ -127,13 +108,11 @@ class AgreementService:
             raise UserError(f"I couldn't open the reflection form (Slack said {failure.code}). Please try again."
                             ) from None
 
-    def save_reflection(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> dict[str, str]:
+    def save_reflection(self, *, actor: str, private_metadata: str, form: ReflectionForm) -> dict[str, str]:
         """Store the author's closing reflection, encrypted; return errors by block id."""
-        text = str(((values.get(REFLECTION_TEXT_BLOCK) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
-        if not text:
-            return {REFLECTION_TEXT_BLOCK: "Write a few words, or press Cancel."}
-        if len(text) > MAX_REFLECTION_TEXT:
-            return {REFLECTION_TEXT_BLOCK: f"Keep it to {MAX_REFLECTION_TEXT} characters."}
+        errors = reflection_errors(form)
+        if errors:
+            return errors
         with self.ctx.session() as session:
             try:
                 pair_id = parse_pair_id(private_metadata)
@@ -141,7 +120,7 @@ class AgreementService:
             except UserError as problem:
                 return {REFLECTION_TEXT_BLOCK: problem.text}
             state = get_member_state(pair_id, actor, session=session)
-            state.reflection_text_enc = self.ctx.cipher.encrypt(text)
+            state.reflection_text_enc = self.ctx.cipher.encrypt(form.text)
             session.add(state)
             session.commit()
         return {}

@@ -6,15 +6,13 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.checkins import (
-    MAX_CHECKIN_TEXT,
-    PROGRESS_LABELS,
     build_checkin_logged_prompt,
     build_checkin_modal,
     build_checkin_recap,
@@ -26,20 +24,7 @@ from bot.blocks.checkins import (
     build_snoozed_prompt,
     kind_label,
 )
-from bot.blocks.ids import (
-    CHECKIN_GOAL_BLOCK_PREFIX,
-    CHECKIN_GOAL_INPUT,
-    CHECKIN_MET_ON_BLOCK,
-    CHECKIN_MET_ON_INPUT,
-    CHECKIN_NEXT_BLOCK,
-    CHECKIN_NEXT_INPUT,
-    CHECKIN_PRIVATE_BLOCK,
-    CHECKIN_PRIVATE_INPUT,
-    CHECKIN_RATING_BLOCK,
-    CHECKIN_RATING_INPUT,
-    CHECKIN_SHARED_BLOCK,
-    CHECKIN_SHARED_INPUT,
-)
+from bot.blocks.forms import CheckinForm, checkin_errors, goal_block_id
 from bot.domain import pairs
 from bot.domain.models import (
     CheckIn,
@@ -54,7 +39,7 @@ from bot.domain.models import (
     Phase,
     PrivateNote,
 )
-from bot.domain.pairs import is_member, partner_of
+from bot.domain.pairs import is_member, partner_of, zone_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
@@ -138,32 +123,6 @@ def parse_modal_source(private_metadata: str | None) -> ModalSource:
                         "`/mentoring checkin`.") from error
 
 
-def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
-    block = values.get(block_id) or {}
-    found = block.get(action_id)
-    return found if isinstance(found, dict) else {}
-
-
-def _selected(values: dict[str, Any], block_id: str, action_id: str) -> str | None:
-    option = _value(values, block_id, action_id).get("selected_option")
-    return str(option.get("value")) if isinstance(option, dict) and option.get("value") is not None else None
-
-
-def _date(values: dict[str, Any], block_id: str, action_id: str) -> tuple[date | None, bool]:
-    """Return (the picked date, whether what was sent was readable)."""
-    raw = _value(values, block_id, action_id).get("selected_date")
-    if not raw:
-        return None, True
-    try:
-        return date.fromisoformat(str(raw)), True
-    except ValueError:
-        return None, False
-
-
-def _text(values: dict[str, Any], block_id: str, action_id: str) -> str:
-    return str(_value(values, block_id, action_id).get("value") or "").strip()
-
-
 class CheckinService:
     def __init__(self, ctx: ServiceContext, services: Services) -> None:
         self.ctx = ctx
@@ -176,13 +135,7 @@ class CheckinService:
             tz = self.services.people.get_person(session, user_id, now).tz
         except SlackCallFailed:
             tz = None
-        for name in (tz, self.ctx.settings.timezone, "UTC"):
-            if name:
-                try:
-                    return ZoneInfo(name)
-                except (ZoneInfoNotFoundError, ValueError):
-                    continue
-        return ZoneInfo("UTC")
+        return zone_of(tz, self.ctx.settings.timezone)
 
     def _member_pair(self, session: Session, actor: str, pair_id: int, *, open_only: bool = False) -> Pair:
         pair = get_pair(pair_id, session=session)
@@ -240,61 +193,23 @@ class CheckinService:
                                    today=today, goals=goals)
         self.ctx.gateway.open_view(trigger_id, view)
 
-    def save_checkin(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> CheckinResult:
+    def save_checkin(self, *, actor: str, private_metadata: str, form: CheckinForm) -> CheckinResult:
         """Validate a submitted check-in; store it only when every field is valid."""
         source = parse_modal_source(private_metadata)
         now = self.ctx.now()
         with self.ctx.session() as session:
             pair = self._member_pair(session, actor, source.pair_id, open_only=True)
             today = now.astimezone(self._zone(session, actor, now)).date()
-            errors: dict[str, str] = {}
-
-            met_on, readable = _date(values, CHECKIN_MET_ON_BLOCK, CHECKIN_MET_ON_INPUT)
-            if met_on is None:
-                errors[CHECKIN_MET_ON_BLOCK] = "Pick the date you met." if readable else \
-                    "Pick a date from the calendar."
-            elif met_on > today:
-                errors[CHECKIN_MET_ON_BLOCK] = "The meeting date can't be in the future."
-            elif met_on < pair.started_on:
-                errors[CHECKIN_MET_ON_BLOCK] = (f"Your pair began on {pair.started_on.isoformat()}; "
-                                                "pick a date from then on.")
-
-            rating_text = _selected(values, CHECKIN_RATING_BLOCK, CHECKIN_RATING_INPUT)
-            rating = int(rating_text) if rating_text and rating_text.isdigit() else 0
-            if not 1 <= rating <= 5:
-                errors[CHECKIN_RATING_BLOCK] = "Pick how it's going, from 1 to 5."
-
-            shared = _text(values, CHECKIN_SHARED_BLOCK, CHECKIN_SHARED_INPUT)
-            if not shared:
-                errors[CHECKIN_SHARED_BLOCK] = "Write a line about what you worked on — your partner will see it."
-            elif len(shared) > MAX_CHECKIN_TEXT:
-                errors[CHECKIN_SHARED_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(shared)})."
-            private = _text(values, CHECKIN_PRIVATE_BLOCK, CHECKIN_PRIVATE_INPUT)
-            if len(private) > MAX_CHECKIN_TEXT:
-                errors[CHECKIN_PRIVATE_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(private)})."
-
-            next_on, readable = _date(values, CHECKIN_NEXT_BLOCK, CHECKIN_NEXT_INPUT)
-            if not readable:
-                errors[CHECKIN_NEXT_BLOCK] = "Pick a date from the calendar, or leave it empty."
-            elif next_on is not None and met_on is not None and next_on <= met_on:
-                errors[CHECKIN_NEXT_BLOCK] = "The next meeting must be after the meeting date."
-
+            errors = checkin_errors(form, today=today, started_on=pair.started_on)
             progress: list[tuple[Goal, str]] = []
-            for block_id in values:
-                if not block_id.startswith(CHECKIN_GOAL_BLOCK_PREFIX):
-                    continue
-                choice = _selected(values, block_id, CHECKIN_GOAL_INPUT)
-                if choice is None:
-                    continue
-                goal_id = block_id.removeprefix(CHECKIN_GOAL_BLOCK_PREFIX)
-                goal = session.get(Goal, int(goal_id)) if goal_id.isdigit() else None
+            for goal_key, choice in form.progress.items():
+                goal = session.get(Goal, int(goal_key)) if goal_key.isascii() and goal_key.isdigit() else None
                 if goal is None or goal.pair_id != pair.id:
-                    errors[block_id] = "This goal no longer exists. Cancel and open the check-in again."
-                elif choice not in PROGRESS_LABELS:
-                    errors[block_id] = "Pick one of the listed progress steps."
-                else:
+                    errors[goal_block_id(goal_key)] = "This goal no longer exists. Cancel and open the check-in again."
+                elif goal_block_id(goal_key) not in errors:
                     progress.append((goal, choice))
-
+            met_on, next_on = form.met_on.value, form.next_meeting_on.value
+            shared, private, rating = form.shared_text, form.private_note, form.rating
             if errors or met_on is None:
                 return CheckinResult(errors=errors)
 
