@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -16,6 +17,7 @@ from bot.db import make_engine
 from bot.gateway import SlackGateway, make_web_client
 from bot.services import ServiceContext, Services
 from handlers.after_ack import AfterAck
+from handlers.replies import refuse
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def build_app(
         process_before_response=True,
         ignoring_self_events_enabled=True,
     )
-    after_ack = AfterAck(inline=process_before_response)
+    after_ack = AfterAck(inline=process_before_response, refuse=partial(refuse, services.notifier))
     handlers.register(app, services=services, after_ack=after_ack)
     return Runtime(settings=settings, engine=services.ctx.engine, client=client, services=services, app=app,
                    after_ack=after_ack)

@@ -1,26 +1,36 @@
-"""Buttons: the prompt DM buttons and the Home tab's. Acknowledge, call one service, show what happened."""
+"""Buttons: the prompt DM buttons, the Home tab's, and those of the agreement and closing well.
+
+One listener serves every button: it acknowledges at once and runs the button's task after the answer. A
+task that refuses raises UserError, which `after_ack` turns into the presser's ephemeral reply.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import Reply
 from bot.blocks.checkins import build_answered_message
-from bot.blocks.errors import build_error_reply
 from bot.blocks.ids import (
     CHECKIN_OPEN_ACTION,
+    CLOSING_REFLECTION_ACTION,
+    CLOSURE_REASON_ACTION,
     HELP_ACTION,
     RESUME_KIND_ACTION,
     RESUME_PROMPTS_ACTION,
+    SET_AGREEMENT_ACTION,
     SNOOZE_ACTION,
     STOP_KIND_ACTION,
 )
-from bot.services import Services, UserError
+from bot.services import Services
 from bot.services.checkins import parse_pair_value
+from bot.services.pairs import parse_pair_id
 from handlers.replies import tell_presser
+
+Task = Callable[[dict[str, Any], dict[str, Any], Respond, Services], None]
 
 
 def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -31,10 +41,6 @@ def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return container.get("channel_id"), container.get("message_ts")
 
 
-def _refuse(body: dict[str, Any], respond: Respond, services: Services, problem: UserError) -> None:
-    tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
-
-
 def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services, outcome: Reply) -> None:
     """Swap the pressed message's buttons for what happened."""
     reply = build_answered_message((body.get("message") or {}).get("blocks"), outcome)
@@ -42,77 +48,66 @@ def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services,
     if body.get("response_url"):
         respond(text=reply.text, blocks=reply.blocks, replace_original=True)
     elif channel and ts:
-        services.ctx.gateway.update_message(channel, ts, reply.text, reply.blocks)
-
-
-def handle_checkin_open_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                               services: Services, after_ack: Callable[..., None]) -> None:
-    ack()
-    after_ack(_open_checkin, body, action, respond, services)
+        services.notifier.replace(channel, ts, reply)
 
 
 def _open_checkin(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
     channel, ts = _source(body)
-    try:
-        services.checkins.open_checkin_modal(actor=body["user"]["id"], pair_id=parse_pair_value(action.get("value")),
-                                             trigger_id=body["trigger_id"], source_channel=channel, source_ts=ts)
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
+    services.checkins.open_checkin_modal(actor=body["user"]["id"], pair_id=parse_pair_value(action.get("value")),
+                                         trigger_id=body["trigger_id"], source_channel=channel, source_ts=ts)
 
 
-def _answer_prompt(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services,
-                   use_case: Callable[..., Reply]) -> None:
+def _answer_prompt(use_case: str, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                   services: Services) -> None:
     """Run a prompt button's use case, then show its outcome in place of the buttons."""
     channel, ts = _source(body)
-    try:
-        outcome = use_case(actor=body["user"]["id"], value=action.get("value", ""), channel=channel, ts=ts)
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
-        return
+    outcome = getattr(services.checkins, use_case)(actor=body["user"]["id"], value=action.get("value", ""),
+                                                   channel=channel, ts=ts)
     _replace_buttons(body, respond, services, outcome)
 
 
-def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+def _resume_kind(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
+    services.checkins.resume_kind(actor=body["user"]["id"], value=action.get("value", ""))
+
+
+def _open_agreement(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
+    services.agreements.open_agreement_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+                                             trigger_id=body["trigger_id"])
+
+
+def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
+    services.agreements.open_reflection_modal(actor=body["user"]["id"], pair_id=parse_pair_id(action.get("value")),
+                                              trigger_id=body["trigger_id"])
+
+
+def _record_closure_reason(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
+    reply = services.pairs.record_closure_reason(actor=body["user"]["id"], value=action.get("value") or "")
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+    else:
+        tell_presser(body, respond, services.notifier, reply)
+
+
+# Bolt tries listeners in registration order: the prompt buttons, pressed most, come first.
+BUTTON_TASKS: dict[str, Task] = {
+    SNOOZE_ACTION: partial(_answer_prompt, "snooze"),
+    HELP_ACTION: partial(_answer_prompt, "request_help"),
+    STOP_KIND_ACTION: partial(_answer_prompt, "stop_kind"),
+    RESUME_PROMPTS_ACTION: partial(_answer_prompt, "resume_prompts"),
+    CHECKIN_OPEN_ACTION: _open_checkin,
+    RESUME_KIND_ACTION: _resume_kind,
+    SET_AGREEMENT_ACTION: _open_agreement,
+    CLOSING_REFLECTION_ACTION: _open_reflection,
+    CLOSURE_REASON_ACTION: _record_closure_reason,
+}
+
+
+def handle_button_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                          services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    after_ack(_answer_prompt, body, action, respond, services, services.checkins.snooze)
-
-
-def handle_help_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                       services: Services, after_ack: Callable[..., None]) -> None:
-    ack()
-    after_ack(_answer_prompt, body, action, respond, services, services.checkins.request_help)
-
-
-def handle_stop_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                            services: Services, after_ack: Callable[..., None]) -> None:
-    ack()
-    after_ack(_answer_prompt, body, action, respond, services, services.checkins.stop_kind)
-
-
-def handle_resume_prompts_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                                 services: Services, after_ack: Callable[..., None]) -> None:
-    ack()
-    after_ack(_answer_prompt, body, action, respond, services, services.checkins.resume_prompts)
-
-
-def handle_resume_kind_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                              services: Services, after_ack: Callable[..., None]) -> None:
-    ack()
-    after_ack(_resume_kind, body, action, respond, services)
-
-
-def _resume_kind(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
-    try:
-        services.checkins.resume_kind(actor=body["user"]["id"], value=action.get("value", ""))
-    except UserError as problem:
-        _refuse(body, respond, services, problem)
+    after_ack(BUTTON_TASKS[action["action_id"]], body, action, respond, services)
 
 
 def register(app: App) -> None:
-    app.action(CHECKIN_OPEN_ACTION)(handle_checkin_open_action)
-    app.action(SNOOZE_ACTION)(handle_snooze_action)
-    app.action(HELP_ACTION)(handle_help_action)
-    app.action(STOP_KIND_ACTION)(handle_stop_kind_action)
-    app.action(RESUME_PROMPTS_ACTION)(handle_resume_prompts_action)
-    app.action(RESUME_KIND_ACTION)(handle_resume_kind_action)
+    for action_id in BUTTON_TASKS:
+        app.action(action_id)(handle_button_action)

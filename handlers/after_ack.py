@@ -10,6 +10,8 @@ from typing import Any
 
 from slack_bolt import Respond
 
+from bot.services import UserError
+
 logger = logging.getLogger(__name__)
 
 # Threads that run replies. A reply mostly waits on Slack (the response_url post, views.open: ~100 ms a round
@@ -23,6 +25,8 @@ REPLY_WORKERS = 8
 MAX_PENDING_REPLIES = 1000
 
 Task = Callable[..., object]
+# Answers a refusal a user can fix (a UserError) to the request's sender: the one place that does.
+Refuse = Callable[[UserError, dict[str, Any], Respond | None], None]
 
 
 def tell_about_unexpected_error(error: BaseException, body: dict[str, Any], respond: Respond | None) -> None:
@@ -36,12 +40,15 @@ def tell_about_unexpected_error(error: BaseException, body: dict[str, Any], resp
 class AfterAck:
     """Runs listener work after the acknowledgement: inline (tests), or queued on a small pool (serving).
 
+    A task that raises UserError is answered with `refuse`, so no listener repeats that reply.
+
     Bolt answers Slack when the listener returns, so a listener acks, hands the rest here, and returns:
     the HTTP 200 never waits behind earlier requests' database work and replies.
     """
 
-    def __init__(self, *, inline: bool, workers: int = REPLY_WORKERS, max_pending: int = MAX_PENDING_REPLIES
-                 ) -> None:
+    def __init__(self, *, inline: bool, refuse: Refuse, workers: int = REPLY_WORKERS,
+                 max_pending: int = MAX_PENDING_REPLIES) -> None:
+        self._refuse = refuse
         self._pool = None if inline else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reply")
         self._room = threading.BoundedSemaphore(max_pending)
 
@@ -73,11 +80,12 @@ class AfterAck:
         finally:
             self._room.release()
 
-    @staticmethod
-    def _run(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], body: dict[str, Any],
+    def _run(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], body: dict[str, Any],
              respond: Respond | None) -> None:
         try:
             task(*args, **kwargs)
+        except UserError as problem:
+            self._refuse(problem, body, respond)
         except Exception as error:  # noqa: BLE001  (the pool has no @app.error: report it the same way)
             try:
                 tell_about_unexpected_error(error, body, respond)

@@ -7,9 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.blocks.errors import build_error_reply
 from bot.blocks.ids import PAIRS_PAGE_ACTION
-from bot.services import Services, UserError
+from bot.services import Services
 
 
 def handle_mentoring_command(ack: Ack, command: dict[str, Any], respond: Respond, services: Services,
@@ -29,10 +28,7 @@ def handle_pairs_page_action(ack: Ack, body: dict[str, Any], action: dict[str, A
 def _run_and_reply(services: Services, respond: Respond, *, actor: str, text: str, trigger_id: str | None = None,
                    channel_id: str | None = None, replace_original: bool | None = None) -> None:
     """Run one `/mentoring` command and answer its sender alone (nothing when it opened a modal)."""
-    try:
-        reply = services.commands.run(actor=actor, text=text, trigger_id=trigger_id, channel_id=channel_id)
-    except UserError as problem:
-        reply = build_error_reply(problem.text, problem.usage)
+    reply = services.commands.run(actor=actor, text=text, trigger_id=trigger_id, channel_id=channel_id)
     if reply is not None:
         respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=replace_original)
 

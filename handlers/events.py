@@ -27,7 +27,7 @@ def handle_app_home_opened(event: dict[str, Any], services: Services, after_ack:
     if event.get("tab", "home") != "home":
         return
     # Bolt acknowledges an event when its listener returns; publishing waits for that.
-    after_ack(services.checkins.publish_home, user_id=event["user"])
+    after_ack(services.home.publish_home, user_id=event["user"])
 
 
 def register(app: App) -> None:

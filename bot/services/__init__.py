@@ -12,6 +12,7 @@ from bot.services.errors import UserError
 from bot.services.events import EventService
 from bot.services.goals import GoalService
 from bot.services.home import HomeService
+from bot.services.notifier import Notifier
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
 from bot.services.quiet import QuietService
@@ -28,6 +29,7 @@ class Services:
         self.ctx = ctx
         worker = worker_name()
         self.people = PeopleService(ctx)
+        self.notifier = Notifier(ctx.gateway)
         self.reports = ReportService(ctx, self.people)
         self.events = EventService(ctx)
         self.home = HomeService(ctx, self.people, self.reports)
@@ -35,8 +37,10 @@ class Services:
         self.goals = GoalService(ctx, self.pairs)
         self.agreements = AgreementService(ctx, self.pairs)
         self.quiet = QuietService(ctx, self.people, self.pairs)
-        self.checkins = CheckinService(ctx, self)
-        self.commands = CommandService(ctx, self)
+        self.checkins = CheckinService(ctx, self.people, self.home)
+        self.commands = CommandService(ctx, people=self.people, pairs=self.pairs, goals=self.goals,
+                                       agreements=self.agreements, checkins=self.checkins, quiet=self.quiet,
+                                       reports=self.reports)
         self.departures = DepartureService(ctx, self.people, worker=worker)
         self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
                                   reports=self.reports)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from datetime import datetime
 
 from bot.blocks.agreement import (
     AgreementFields,
@@ -58,9 +57,9 @@ class AgreementService:
             raise UserError(f"I couldn't open the agreement form (Slack said {failure.code}). Please try again."
                             ) from None
 
-    def save_agreement(self, *, actor: str, private_metadata: str, form: AgreementForm,
-                       now: datetime) -> dict[str, str]:
+    def save_agreement(self, *, actor: str, private_metadata: str, form: AgreementForm) -> dict[str, str]:
         """Save the agreement from the modal; return errors by block id (empty when saved)."""
+        now = self.ctx.now()
         today = self.pairs.today(now)
         errors, cadence_days = agreement_errors(form)
         with self.ctx.session() as session:

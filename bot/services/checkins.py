@@ -6,7 +6,6 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -43,11 +42,10 @@ from bot.domain.pairs import is_member, partner_of, zone_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.home import HomeService
+from bot.services.people import PeopleService
 from bot.store import checkins as store
 from bot.store import get_pair
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -124,15 +122,16 @@ def parse_modal_source(private_metadata: str | None) -> ModalSource:
 
 
 class CheckinService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+    def __init__(self, ctx: ServiceContext, people: PeopleService, home: HomeService) -> None:
         self.ctx = ctx
-        self.services = services
+        self.people = people
+        self.home = home
 
     # ---- shared helpers ------------------------------------------------------------------
     def _zone(self, session: Session, user_id: str, now: datetime) -> ZoneInfo:
         """Return the person's own time zone, falling back to the program's."""
         try:
-            tz = self.services.people.get_person(session, user_id, now).tz
+            tz = self.people.get_person(session, user_id, now).tz
         except SlackCallFailed:
             tz = None
         return zone_of(tz, self.ctx.settings.timezone)
@@ -164,13 +163,9 @@ class CheckinService:
     def _refresh_home(self, user_id: str) -> None:
         # A stale Home is a cosmetic problem; the change itself is already saved.
         try:
-            self.services.home.publish_home(user_id=user_id)
+            self.home.publish_home(user_id=user_id)
         except SlackCallFailed as error:
             logger.warning("could not republish the Home of %s: %s", user_id, error.code)
-
-    def publish_home(self, *, user_id: str) -> None:
-        """Publish `user_id`'s App Home (kept here too, as the documented entry point)."""
-        self.services.home.publish_home(user_id=user_id)
 
     # ---- the modal -------------------------------------------------------------------------
     def open_checkin_modal(self, *, actor: str, pair_id: int, trigger_id: str, source_channel: str | None = None,
@@ -182,7 +177,7 @@ class CheckinService:
             today = now.astimezone(self._zone(session, actor, now)).date()
             partner = partner_of(pair, actor)
             try:
-                partner_name = self.services.people.get_person(session, partner, now).display_name or partner
+                partner_name = self.people.get_person(session, partner, now).display_name or partner
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)

@@ -26,23 +26,38 @@ from bot.domain.commands import (
     UsageError,
     parse_command,
 )
+from bot.services.agreements import AgreementService
+from bot.services.checkins import CheckinService
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.goals import GoalService
+from bot.services.pairs import PairService
+from bot.services.people import PeopleService
+from bot.services.quiet import QuietService
+from bot.services.reports import ReportService
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from bot.services import Services
-
 
 class CommandService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+    """Routes each `/mentoring` command to the use case that serves it."""
+
+    def __init__(self, ctx: ServiceContext, *, people: PeopleService, pairs: PairService, goals: GoalService,
+                 agreements: AgreementService, checkins: CheckinService, quiet: QuietService,
+                 reports: ReportService) -> None:
         self.ctx = ctx
-        self.services = services
+        self.people = people
+        self.pairs = pairs
+        self.goals = goals
+        self.agreements = agreements
+        self.checkins = checkins
+        self.quiet = quiet
+        self.reports = reports
 
     def _is_coordinator(self, actor: str, now: datetime) -> bool:
         with self.ctx.session() as session:
-            coordinator = self.services.people.is_coordinator(session, actor, now)
+            coordinator = self.people.is_coordinator(session, actor, now)
             session.commit()  # keep the users.info cache
         return coordinator
 
@@ -50,7 +65,7 @@ class CommandService:
             ) -> Reply | None:
         """Run one `/mentoring` command for `actor`; return what they should read (None when a modal opened)."""
         now = self.ctx.now()
-        pairs, goals = self.services.pairs, self.services.goals
+        pairs, goals = self.pairs, self.goals
         try:
             command = parse_command(text, today=pairs.today(now))
         except UnknownCommand as problem:
@@ -67,11 +82,11 @@ class CommandService:
                 return pairs.list_pairs(actor=actor, page=page, now=now)
             case OpenCheckin(partner_id=partner):
                 pair_id = self._pair_for(actor, partner, "checkin", "/mentoring checkin")
-                self.services.checkins.open_checkin_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
+                self.checkins.open_checkin_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
                 return None
             case OpenAgreement(partner_id=partner):
                 pair_id = self._pair_for(actor, partner, "agreement", "/mentoring agreement")
-                self.services.agreements.open_agreement_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
+                self.agreements.open_agreement_modal(actor=actor, pair_id=pair_id, trigger_id=trigger_id or "")
                 return None
             case AddGoal():
                 return goals.add_goal(actor=actor, command=command, now=now)
@@ -90,14 +105,14 @@ class CommandService:
             case PostSummary():
                 if not self._is_coordinator(actor, now):
                     raise pairs.coordinator_refusal("post the program summary", USAGE["summary"])
-                return self.services.reports.post_summary(actor=actor, now=now)
+                return self.reports.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
-                return self.services.quiet.set_quiet(actor=actor, on=on, now=now)
+                return self.quiet.set_quiet(actor=actor, on=on, now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:
         """Return the id of the caller's pair for a modal command."""
         with self.ctx.session() as session:
-            pair = self.services.pairs.resolve_pair(session, actor=actor, partner_id=partner_id,
+            pair = self.pairs.resolve_pair(session, actor=actor, partner_id=partner_id,
                                                         usage=USAGE[name], suggest=suggest)
             return pair.id or 0

@@ -303,8 +303,9 @@ class PairService:
 
     # ---- closing well -------------------------------------------------------------------------------
 
-    def record_closure_reason(self, *, actor: str, value: str, now: datetime) -> Reply:
+    def record_closure_reason(self, *, actor: str, value: str) -> Reply:
         """Store why a pair closed (completed, ended early, rematched); coordinators only."""
+        now = self.ctx.now()
         pair_id = parse_pair_id(value)
         reason_text = value.split(":", 1)[1] if ":" in value else ""
         try:
