@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -10,20 +11,17 @@ from bot.blocks.forms import read_agreement_form, read_reflection_form
 from bot.blocks.ids import AGREEMENT_VIEW, CLOSING_REFLECTION_VIEW
 from bot.services import Services
 
+# callback id -> (how its values are read, the AgreementService use case that saves them)
+SUBMISSIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    AGREEMENT_VIEW: (read_agreement_form, "save_agreement"),
+    CLOSING_REFLECTION_VIEW: (read_reflection_form, "save_reflection"),
+}
+
 
 def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
-    errors = services.agreements.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                                form=read_agreement_form(view["state"]["values"]))
-    if errors:
-        ack(response_action="errors", errors=errors)
-    else:
-        ack()
-
-
-def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                         services: Services) -> None:
-    errors = services.agreements.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                                 form=read_reflection_form(view["state"]["values"]))
+    read, use_case = SUBMISSIONS[view["callback_id"]]
+    errors = getattr(services.agreements, use_case)(actor=body["user"]["id"], private_metadata=view["private_metadata"],
+                                                    form=read(view["state"]["values"]))
     if errors:
         ack(response_action="errors", errors=errors)
     else:
@@ -31,5 +29,5 @@ def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: d
 
 
 def register(app: App) -> None:
-    app.view(AGREEMENT_VIEW)(handle_agreement_submission)
-    app.view(CLOSING_REFLECTION_VIEW)(handle_closing_reflection_submission)
+    for callback_id in SUBMISSIONS:
+        app.view(callback_id)(handle_agreement_submission)

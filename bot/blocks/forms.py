@@ -11,26 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.blocks import ids
 from bot.blocks.agreement import FIELD_OF_BLOCK, LABEL_OF_BLOCK, MAX_LENGTH_OF_BLOCK, AgreementFields
 from bot.blocks.checkins import MAX_CHECKIN_TEXT, PROGRESS_LABELS
-from bot.blocks.ids import (
-    AGREEMENT_CADENCE_BLOCK,
-    AGREEMENT_ENDS_ON_BLOCK,
-    CHECKIN_GOAL_BLOCK_PREFIX,
-    CHECKIN_GOAL_INPUT,
-    CHECKIN_MET_ON_BLOCK,
-    CHECKIN_MET_ON_INPUT,
-    CHECKIN_NEXT_BLOCK,
-    CHECKIN_NEXT_INPUT,
-    CHECKIN_PRIVATE_BLOCK,
-    CHECKIN_PRIVATE_INPUT,
-    CHECKIN_RATING_BLOCK,
-    CHECKIN_RATING_INPUT,
-    CHECKIN_SHARED_BLOCK,
-    CHECKIN_SHARED_INPUT,
-    INPUT_ACTION,
-    REFLECTION_TEXT_BLOCK,
-)
 from bot.blocks.lifecycle import MAX_REFLECTION_TEXT
 from bot.domain.commands import UsageError, cadence_label, parse_cadence
 
@@ -84,23 +67,23 @@ class CheckinForm:
 
 
 def goal_block_id(goal_id: str) -> str:
-    return f"{CHECKIN_GOAL_BLOCK_PREFIX}{goal_id}"
+    return f"{ids.CHECKIN_GOAL_BLOCK_PREFIX}{goal_id}"
 
 
 def read_checkin_form(values: Values) -> CheckinForm:
-    rating = _selected(values, CHECKIN_RATING_BLOCK, CHECKIN_RATING_INPUT)
+    rating = _selected(values, ids.CHECKIN_RATING_BLOCK, ids.CHECKIN_RATING_INPUT)
     progress = {}
     for block_id in values:
-        if block_id.startswith(CHECKIN_GOAL_BLOCK_PREFIX):
-            choice = _selected(values, block_id, CHECKIN_GOAL_INPUT)
+        if block_id.startswith(ids.CHECKIN_GOAL_BLOCK_PREFIX):
+            choice = _selected(values, block_id, ids.CHECKIN_GOAL_INPUT)
             if choice is not None:
-                progress[block_id.removeprefix(CHECKIN_GOAL_BLOCK_PREFIX)] = choice
+                progress[block_id.removeprefix(ids.CHECKIN_GOAL_BLOCK_PREFIX)] = choice
     return CheckinForm(
-        met_on=_date(values, CHECKIN_MET_ON_BLOCK, CHECKIN_MET_ON_INPUT),
+        met_on=_date(values, ids.CHECKIN_MET_ON_BLOCK, ids.CHECKIN_MET_ON_INPUT),
         rating=int(rating) if rating and rating.isascii() and rating.isdigit() else 0,
-        shared_text=_text(values, CHECKIN_SHARED_BLOCK, CHECKIN_SHARED_INPUT),
-        private_note=_text(values, CHECKIN_PRIVATE_BLOCK, CHECKIN_PRIVATE_INPUT),
-        next_meeting_on=_date(values, CHECKIN_NEXT_BLOCK, CHECKIN_NEXT_INPUT),
+        shared_text=_text(values, ids.CHECKIN_SHARED_BLOCK, ids.CHECKIN_SHARED_INPUT),
+        private_note=_text(values, ids.CHECKIN_PRIVATE_BLOCK, ids.CHECKIN_PRIVATE_INPUT),
+        next_meeting_on=_date(values, ids.CHECKIN_NEXT_BLOCK, ids.CHECKIN_NEXT_INPUT),
         progress=progress,
     )
 
@@ -110,26 +93,26 @@ def checkin_errors(form: CheckinForm, *, today: date, started_on: date) -> Field
     errors: FieldErrors = {}
     met_on = form.met_on.value
     if met_on is None:
-        errors[CHECKIN_MET_ON_BLOCK] = "Pick the date you met." if form.met_on.readable else \
+        errors[ids.CHECKIN_MET_ON_BLOCK] = "Pick the date you met." if form.met_on.readable else \
             "Pick a date from the calendar."
     elif met_on > today:
-        errors[CHECKIN_MET_ON_BLOCK] = "The meeting date can't be in the future."
+        errors[ids.CHECKIN_MET_ON_BLOCK] = "The meeting date can't be in the future."
     elif met_on < started_on:
-        errors[CHECKIN_MET_ON_BLOCK] = f"Your pair began on {started_on.isoformat()}; pick a date from then on."
+        errors[ids.CHECKIN_MET_ON_BLOCK] = f"Your pair began on {started_on.isoformat()}; pick a date from then on."
     if not 1 <= form.rating <= 5:
-        errors[CHECKIN_RATING_BLOCK] = "Pick how it's going, from 1 to 5."
+        errors[ids.CHECKIN_RATING_BLOCK] = "Pick how it's going, from 1 to 5."
     shared, private = form.shared_text, form.private_note
     if not shared:
-        errors[CHECKIN_SHARED_BLOCK] = "Write a line about what you worked on — your partner will see it."
+        errors[ids.CHECKIN_SHARED_BLOCK] = "Write a line about what you worked on — your partner will see it."
     elif len(shared) > MAX_CHECKIN_TEXT:
-        errors[CHECKIN_SHARED_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(shared)})."
+        errors[ids.CHECKIN_SHARED_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(shared)})."
     if len(private) > MAX_CHECKIN_TEXT:
-        errors[CHECKIN_PRIVATE_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(private)})."
+        errors[ids.CHECKIN_PRIVATE_BLOCK] = f"Keep it to {MAX_CHECKIN_TEXT} characters (this is {len(private)})."
     next_on = form.next_meeting_on
     if not next_on.readable:
-        errors[CHECKIN_NEXT_BLOCK] = "Pick a date from the calendar, or leave it empty."
+        errors[ids.CHECKIN_NEXT_BLOCK] = "Pick a date from the calendar, or leave it empty."
     elif next_on.value is not None and met_on is not None and next_on.value <= met_on:
-        errors[CHECKIN_NEXT_BLOCK] = "The next meeting must be after the meeting date."
+        errors[ids.CHECKIN_NEXT_BLOCK] = "The next meeting must be after the meeting date."
     for goal_id, choice in form.progress.items():
         if choice not in PROGRESS_LABELS:
             errors[goal_block_id(goal_id)] = "Pick one of the listed progress steps."
@@ -147,8 +130,8 @@ class AgreementForm:
 
 def read_agreement_form(values: Values) -> AgreementForm:
     return AgreementForm(
-        texts={name: _text(values, block_id, INPUT_ACTION) for block_id, name in FIELD_OF_BLOCK.items()},
-        ends_on=_date(values, AGREEMENT_ENDS_ON_BLOCK, INPUT_ACTION),
+        texts={name: _text(values, block_id, ids.INPUT_ACTION) for block_id, name in FIELD_OF_BLOCK.items()},
+        ends_on=_date(values, ids.AGREEMENT_ENDS_ON_BLOCK, ids.INPUT_ACTION),
     )
 
 
@@ -163,14 +146,14 @@ def agreement_errors(form: AgreementForm) -> tuple[FieldErrors, int | None]:
             errors[block_id] = f"{LABEL_OF_BLOCK[block_id]} can be at most {MAX_LENGTH_OF_BLOCK[block_id]} " \
                                "characters."
     if not form.ends_on.readable:
-        errors[AGREEMENT_ENDS_ON_BLOCK] = "Pick a date from the calendar."
+        errors[ids.AGREEMENT_ENDS_ON_BLOCK] = "Pick a date from the calendar."
     cadence = form.texts["cadence"]
-    if not cadence or AGREEMENT_CADENCE_BLOCK in errors:
+    if not cadence or ids.AGREEMENT_CADENCE_BLOCK in errors:
         return errors, None
     try:
         return errors, parse_cadence(cadence)
     except UsageError as problem:
-        errors[AGREEMENT_CADENCE_BLOCK] = problem.message
+        errors[ids.AGREEMENT_CADENCE_BLOCK] = problem.message
         return errors, None
 
 
@@ -189,12 +172,12 @@ class ReflectionForm:
 
 
 def read_reflection_form(values: Values) -> ReflectionForm:
-    return ReflectionForm(text=_text(values, REFLECTION_TEXT_BLOCK, INPUT_ACTION))
+    return ReflectionForm(text=_text(values, ids.REFLECTION_TEXT_BLOCK, ids.INPUT_ACTION))
 
 
 def reflection_errors(form: ReflectionForm) -> FieldErrors:
     if not form.text:
-        return {REFLECTION_TEXT_BLOCK: "Write a few words, or press Cancel."}
+        return {ids.REFLECTION_TEXT_BLOCK: "Write a few words, or press Cancel."}
     if len(form.text) > MAX_REFLECTION_TEXT:
-        return {REFLECTION_TEXT_BLOCK: f"Keep it to {MAX_REFLECTION_TEXT} characters."}
+        return {ids.REFLECTION_TEXT_BLOCK: f"Keep it to {MAX_REFLECTION_TEXT} characters."}
     return {}

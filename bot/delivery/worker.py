@@ -66,24 +66,27 @@ def conversation_of(nudge: DueNudge) -> str:
     return nudge.recipient  # one DM per person; a channel id is its own conversation
 
 
+@dataclass
 class Deliverer:
     """Claims, posts and records nudges; one per process, shared by its sweeps."""
 
-    def __init__(self, session: Callable[[], Session], gateway: SlackGateway, *, worker: str,
-                 stopping: threading.Event, message_for: MessageFor, on_undeliverable: OnUndeliverable) -> None:
-        self.session = session
-        self.gateway = gateway
-        self.worker = worker
-        # Set on shutdown: the nudges in flight finish and are recorded; the rest waits for the next sweep.
-        self.stopping = stopping
-        self.message_for = message_for
-        self.on_undeliverable = on_undeliverable
-        # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
-        self.refused: str | None = None
-        # What pacing reads the time from and waits with; a shutdown cuts a wait short. Tests swap both.
-        self.clock: Callable[[], float] = time.monotonic
-        self.sleep: Callable[[float], object] = stopping.wait
-        self.workers = DELIVERY_WORKERS
+    session: Callable[[], Session]
+    gateway: SlackGateway
+    worker: str
+    # Set on shutdown: the nudges in flight finish and are recorded; the rest waits for the next sweep.
+    stopping: threading.Event
+    message_for: MessageFor
+    on_undeliverable: OnUndeliverable
+    # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
+    refused: str | None = None
+    # What pacing reads the time from and waits with (by default the stopping event: a shutdown cuts a wait
+    # short). Tests swap both.
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], object] = field(init=False)
+    workers: int = DELIVERY_WORKERS
+
+    def __post_init__(self) -> None:
+        self.sleep = self.stopping.wait
 
     def send(self, nudges: list[DueNudge], result: Outcomes, now: datetime, *,
              renew: Callable[[datetime], None] | None, elapsed: float) -> None:

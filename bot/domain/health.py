@@ -33,14 +33,12 @@ HEALTH_LABELS = {
 
 
 class PairTiming(Protocol):
-    """What health reads of a pair: a stored Pair, a sweep's PairRow or a pairs-list row."""
+    """What health reads of a pair: a stored Pair, a sweep's PairFacts or a pairs-list row (attributes, which
+    those all have and may change)."""
 
-    @property
-    def status(self) -> str: ...
-    @property
-    def started_on(self) -> date: ...
-    @property
-    def cadence_days(self) -> int: ...
+    status: str
+    started_on: date
+    cadence_days: int
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from operator import attrgetter
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.health import AT_RISK_FACTOR, DRIFT_FACTOR
+from bot.domain.health import AT_RISK_FACTOR, DRIFT_FACTOR, PairTiming
 from bot.domain.models import GoalStatus, NudgeKind, PairStatus, Phase
 from bot.domain.pairs import zone_of
 
@@ -69,29 +69,16 @@ _RANK_AT_RISK, _RANK_PROMPTS_PAUSED, _RANK_MEETING_PREP, _RANK_HOW_IS_IT_GOING, 
 # of thousands of them, a frozen dataclass costs four times as much to build, and nothing changes them.
 
 
-class PairView(Protocol):
+class PairView(PairTiming, Protocol):
     """What the policy and the nudge messages read of a pair: a stored `Pair` or a snapshot's `PairSnapshot`."""
 
-    @property
-    def id(self) -> int | None: ...
-    @property
-    def mentor_id(self) -> str: ...
-    @property
-    def mentee_id(self) -> str: ...
-    @property
-    def phase(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def cadence_days(self) -> int: ...
-    @property
-    def started_on(self) -> date: ...
-    @property
-    def ends_on(self) -> date: ...
-    @property
-    def channel_id(self) -> str | None: ...
-    @property
-    def paused_until(self) -> date | None: ...
+    id: int | None
+    mentor_id: str
+    mentee_id: str
+    phase: str
+    ends_on: date
+    channel_id: str | None
+    paused_until: date | None
 
 
 @dataclass(slots=True)

@@ -38,7 +38,7 @@ class Services:
         self.agreements = AgreementService(ctx, self.pairs)
         self.quiet = QuietService(ctx, self.people, self.pairs)
         self.checkins = CheckinService(ctx, self.people, self.home)
-        self.commands = CommandService(ctx, people=self.people, pairs=self.pairs, goals=self.goals,
+        self.commands = CommandService(ctx=ctx, people=self.people, pairs=self.pairs, goals=self.goals,
                                        agreements=self.agreements, checkins=self.checkins, quiet=self.quiet,
                                        reports=self.reports)
         self.departures = DepartureService(ctx, self.people, worker=worker)

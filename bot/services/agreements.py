@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from typing import Any
 
 from bot.blocks.agreement import (
     AgreementFields,
@@ -51,11 +52,7 @@ class AgreementService:
                 fields = replace(fields, cadence=fields.cadence or cadence)
             view = build_agreement_modal(pair_id=pair_id, partner_id=partner_of(pair, actor), fields=fields,
                                          ends_on=pair.ends_on)
-        try:
-            self.ctx.gateway.open_view(trigger_id, view)
-        except SlackCallFailed as failure:
-            raise UserError(f"I couldn't open the agreement form (Slack said {failure.code}). Please try again."
-                            ) from None
+        self._open(trigger_id, view, "agreement")
 
     def save_agreement(self, *, actor: str, private_metadata: str, form: AgreementForm) -> dict[str, str]:
         """Save the agreement from the modal; return errors by block id (empty when saved)."""
@@ -101,10 +98,13 @@ class AgreementService:
             text = self.ctx.cipher.decrypt(state.reflection_text_enc)
             view = build_closing_reflection_modal(pair_id=pair_id, partner_id=partner_of(pair, actor), text=text)
             session.rollback()  # nothing to keep: an empty MemberState is made when the reflection is saved
+        self._open(trigger_id, view, "reflection")
+
+    def _open(self, trigger_id: str, view: dict[str, Any], what: str) -> None:
         try:
             self.ctx.gateway.open_view(trigger_id, view)
         except SlackCallFailed as failure:
-            raise UserError(f"I couldn't open the reflection form (Slack said {failure.code}). Please try again."
+            raise UserError(f"I couldn't open the {what} form (Slack said {failure.code}). Please try again."
                             ) from None
 
     def save_reflection(self, *, actor: str, private_metadata: str, form: ReflectionForm) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.blocks import Reply
@@ -40,20 +41,18 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
+@dataclass
 class CommandService:
     """Routes each `/mentoring` command to the use case that serves it."""
 
-    def __init__(self, ctx: ServiceContext, *, people: PeopleService, pairs: PairService, goals: GoalService,
-                 agreements: AgreementService, checkins: CheckinService, quiet: QuietService,
-                 reports: ReportService) -> None:
-        self.ctx = ctx
-        self.people = people
-        self.pairs = pairs
-        self.goals = goals
-        self.agreements = agreements
-        self.checkins = checkins
-        self.quiet = quiet
-        self.reports = reports
+    ctx: ServiceContext
+    people: PeopleService
+    pairs: PairService
+    goals: GoalService
+    agreements: AgreementService
+    checkins: CheckinService
+    quiet: QuietService
+    reports: ReportService
 
     def _is_coordinator(self, actor: str, now: datetime) -> bool:
         with self.ctx.session() as session:

@@ -70,20 +70,22 @@ class SweepResult(Outcomes):
     busy: bool = False  # another instance was sweeping; this one did nothing
 
 
+@dataclass
 class SweepService:
     """The clock's use case: decide what is due now, move pairs the calendar moves, and send the nudges."""
 
-    def __init__(self, ctx: ServiceContext, *, worker: str, departures: DepartureService, events: EventService,
-                 reports: ReportService) -> None:
-        self.ctx = ctx
-        self.worker = worker
-        self.departures = departures
-        self.events = events
-        self.reports = reports
-        # Set on shutdown: the sweep finishes the nudges in flight and leaves the rest to the next sweep.
-        self.stopping = threading.Event()
-        self.delivery = Deliverer(ctx.session, ctx.gateway, worker=worker, stopping=self.stopping,
-                                  message_for=self._message_for, on_undeliverable=departures.nudge_undeliverable)
+    ctx: ServiceContext
+    worker: str
+    departures: DepartureService
+    events: EventService
+    reports: ReportService
+    # Set on shutdown: the sweep finishes the nudges in flight and leaves the rest to the next sweep.
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.delivery = Deliverer(self.ctx.session, self.ctx.gateway, worker=self.worker, stopping=self.stopping,
+                                  message_for=self._message_for,
+                                  on_undeliverable=self.departures.nudge_undeliverable)
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
