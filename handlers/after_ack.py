@@ -14,11 +14,9 @@ from bot.services import UserError
 
 logger = logging.getLogger(__name__)
 
-# Threads that run replies. A reply mostly waits on Slack (the response_url post, views.open: ~100 ms a round
-# trip), so replies per second grow with threads; but a thread doing its share of CPU is one more contender
-# for the GIL the request threads need to answer. On the 2-core bench with a 100 ms round trip, 400 replies
-# took 21 s with 2 threads, 5.3 s with 8 and 2.8 s with 16; with 16, the p99 time to HTTP 200 at 10
-# concurrent requests came to 1.6-2.0 times the bare Bolt app's, with 8 at most 1.8 (in seven runs).
+# Threads that run replies. A reply mostly waits on Slack's round trip, so replies per second grow with
+# threads; but a thread doing its share of CPU is one more contender for the GIL the request threads need to
+# answer. Eight balanced the two on the bench (`bench/ack.py`; the figures are in bench/README.md).
 REPLY_WORKERS = 8
 # Replies accepted but not finished. Past this, a listener waits for room before returning, so its
 # HTTP 200 slows down instead of the backlog (and its memory) growing without bound.

@@ -29,8 +29,8 @@ class Pacer(Generic[T]):
     def __init__(self, items: Iterable[tuple[str, T]], *, interval: float = SLACK_INTERVAL) -> None:
         self.interval = interval
         # Each conversation's items with their place in the overall priority order, the next one LAST: a
-        # list per conversation, as most hold one or two items and a deque costs 600 bytes even empty
-        # (30 MB over the 60,000 conversations of a 100,000-pair Monday).
+        # list per conversation, as most hold one or two items and a deque costs several times a short list
+        # even empty (bench/README.md has what it came to on a big program's Monday).
         self._queues: dict[str, list[tuple[int, T]]] = {}
         for order, (conversation, item) in enumerate(items):
             self._queues.setdefault(conversation, []).append((order, item))

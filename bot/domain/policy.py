@@ -66,7 +66,7 @@ _RANK_AT_RISK, _RANK_PROMPTS_PAUSED, _RANK_MEETING_PREP, _RANK_HOW_IS_IT_GOING, 
 
 
 # The snapshot's many small records (PairSnapshot … DueNudge) are slotted and not frozen: a sweep builds hundreds
-# of thousands of them, a frozen dataclass costs four times as much to build, and nothing changes them.
+# of thousands of them, a frozen dataclass costs several times as much to build, and nothing changes them.
 
 
 class PairView(PairTiming, Protocol):
@@ -84,7 +84,7 @@ class PairView(PairTiming, Protocol):
 @dataclass(slots=True)
 class PairSnapshot:
     """A pair as plain values, for readers that only read it (the sweep's snapshot, the pairs list): a fraction
-    of an ORM object's cost at 100,000 pairs. Fields in the order the stores select them."""
+    of an ORM object's cost. Fields in the order the stores select them."""
 
     id: int | None
     mentor_id: str
@@ -123,7 +123,7 @@ class GoalFacts:
 @dataclass(slots=True)
 class PairFacts(PairSnapshot):
     """Everything the policy needs about one pair that is not ended: the pair's own fields, and beside them
-    what it reads of other tables. One object per pair, not three: a sweep builds 100,000."""
+    what it reads of other tables. One object per pair, not three: a sweep builds one per pair."""
 
     has_agreement: bool = False
     # The goals a reminder could be about. The sweep's snapshot holds only the open ones due within a
@@ -134,7 +134,7 @@ class PairFacts(PairSnapshot):
     members: dict[str, MemberFacts] = field(default_factory=dict)
     has_goals: bool = False
     # (mentor's, mentee's) IANA zones when the reader has them at hand (the sweep's stream), so the program's
-    # zones need not hold 200,000 people; otherwise `ProgramState.zones` has them.
+    # zones need not hold every member; otherwise `ProgramState.zones` has them.
     member_zones: tuple[str | None, str | None] | None = None
 
     @property
@@ -159,7 +159,7 @@ class ProgramState:
     ledger_keys: frozenset[str] = frozenset()  # keys already claimed (at least those of candidate_keys)
     deliveries: tuple[Delivery, ...] = ()
     # Per person, deliveries of the past 7 days that cannot be on anyone's local today (two days or more
-    # away): all the weekly cap needs of them, where a Delivery each costs more at 100,000 pairs.
+    # away): all the weekly cap needs of them, where a Delivery each would cost more.
     earlier_this_week: dict[str, int] = field(default_factory=dict)
     quiet: bool = False
     program_tz: str = "UTC"
@@ -170,8 +170,8 @@ class ProgramState:
 
 @dataclass(slots=True)
 class DueNudge:
-    """A nudge that could go out now (a candidate), or will (chosen). A sweep builds one per candidate, 150,000
-    at 100,000 pairs, so it holds nothing it can derive: the period is the key's last part."""
+    """A nudge that could go out now (a candidate), or will (chosen). A sweep builds one per candidate, more
+    than one per pair, so it holds nothing it can derive: the period is the key's last part."""
 
     key: str  # pair:recipient:kind:period (see `nudge_key`)
     pair_id: int | None
@@ -207,7 +207,7 @@ class Plan:
 
 
 # A StrEnum formats through Python-level Enum.__format__, and `.value` is a Python-level property; a plain
-# dictionary lookup is ten times cheaper (a sweep builds 150,000 keys).
+# dictionary lookup is much cheaper, and a sweep builds a key per candidate.
 _KIND_VALUES: dict[str, str] = {kind: kind.value for kind in NudgeKind}
 
 
@@ -354,8 +354,8 @@ _EARLY_PHASES = frozenset({Phase.RAPPORT, Phase.DIRECTION, Phase.PROGRESSION})
 
 
 def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: list[DueNudge]) -> None:
-    """Add the pair's candidate nudges to `out`. Windows are checked before keys are formatted: a sweep of
-    100,000 pairs calls this for every one of them, and most windows are closed."""
+    """Add the pair's candidate nudges to `out`. Windows are checked before keys are formatted: a sweep calls
+    this for every pair, and most windows are closed."""
     pair = facts
     mentor, mentee = pair.mentor_id, pair.mentee_id
     zones = facts.member_zones

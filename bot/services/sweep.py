@@ -46,9 +46,9 @@ logger = logging.getLogger(__name__)
 def collector_paused() -> Iterator[None]:
     """Hold off Python's cycle collector while a sweep builds its decision.
 
-    At 100,000 pairs the decision allocates about a million small objects, freed by reference counting (they
-    form no cycles). Each allocation burst would trigger full collections that walk every live object, a
-    third of the decision's time. The pause lasts the decision only (seconds); what other threads leave in
+    On a big program the decision allocates many small objects, freed by reference counting (they form no
+    cycles). Each allocation burst would trigger full collections that walk every live object, for nothing
+    (bench/README.md has what that cost). The pause lasts the decision only; what other threads leave in
     cycles meanwhile is collected when it ends.
     """
     was_enabled = gc.isenabled()

@@ -83,7 +83,7 @@ def _statements() -> _Statements:
         .scalar_subquery()
     )
     # One row per pair with everything the policy reads about it but goals and member states: one statement
-    # and one pass, where a query per table cost several times as much at 100,000 pairs.
+    # and one pass, cheaper than a query per table (bench/sweep.py measures it).
     pair_rows = (
         select(
             Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.cadence_days,  # type: ignore[call-overload]
@@ -152,11 +152,11 @@ def read_program(
     """Return the policy's snapshot without its pairs (and without ledger keys: see `claimed_keys`), and the
     pairs as a stream to read once, in id order, while `session` is open.
 
-    The sweep decides each pair as it streams by and keeps none: at 100,000 pairs holding them all cost
-    about 100 MB. Each pair carries its members' zones; the snapshot's `zones` holds the coordinators' and
-    fills in, as the stream passes, with those of members the daily cap needs.
+    The sweep decides each pair as it streams by and keeps none: holding them all costs memory in proportion
+    to the program (bench/memory.py). Each pair carries its members' zones; the snapshot's `zones` holds the
+    coordinators' and fills in, as the stream passes, with those of members the daily cap needs.
     Seven statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
-    batches: ORM objects and row-by-row fetching cost several times the SQL itself.
+    batches: ORM objects and row-by-row fetching would cost more than the SQL itself.
     """
     q = _statements()
     run = session.connection().execute
@@ -271,9 +271,9 @@ def claimed_keys(keys: Sequence[str], *, session: Session) -> frozenset[str]:
 
     The keys go as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite. An IN
     list would hit PostgreSQL's 65,535-parameter limit at about 40,000 pairs (SQLite's is 32,766), and
-    compiling 100,000 placeholders costs more than the lookup. SQLite probes them in the order given: in
-    pair order (a sweep's candidates) it walks the key index a page after another, three times faster
-    than in a set's order at 100,000 pairs.
+    compiling a placeholder per key costs more than the lookup. SQLite probes them in the order given: in
+    pair order (a sweep's candidates) it walks the key index a page after another, faster than in a set's
+    order (bench/README.md).
     """
     if not keys:
         return frozenset()
