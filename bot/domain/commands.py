@@ -1,5 +1,8 @@
 """`/mentoring …` text → a typed command, or a UsageError saying what was wrong and the right form.
 
+One module, longer than most, on purpose: the grammar, its usage lines and the typed commands are read
+and changed together, and split apart they would drift.
+
 Pure: no Slack, no clock (`today` is a parameter), no database. Anything a user can type either
 parses or raises UsageError — never another exception.
 """

@@ -1,5 +1,8 @@
 """Who hears what, and when: a pure function of a program snapshot and the current time.
 
+One module, longer than most, on purpose: the rules below decide together (a nudge's priority, window and
+caps meet in one choice), and the sweep runs them for every pair, so they stay side by side and tuned.
+
 Decisions, in one place:
 - Working hours: Monday–Friday, 09:00 ≤ t < 17:00 in the recipient's own zone (program zone when unknown).
 - Group-DM nudges (agreement, direction, drift, winding up) follow the MENTEE's zone: the mentee owns the
