@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from bot.blocks.ids import (
     AGREEMENT_VIEW,
     CLOSING_REFLECTION_ACTION,
     CLOSING_REFLECTION_VIEW,
-    CLOSURE_REASON_ACTION,
+    CLOSURE_REASON_ACTION_PREFIX,
     SET_AGREEMENT_ACTION,
 )
 from bot.services import Services, UserError
@@ -91,4 +92,4 @@ def register(app: App) -> None:
     app.view(AGREEMENT_VIEW)(handle_agreement_submission)
     app.action(CLOSING_REFLECTION_ACTION)(handle_closing_reflection_action)
     app.view(CLOSING_REFLECTION_VIEW)(handle_closing_reflection_submission)
-    app.action(CLOSURE_REASON_ACTION)(handle_closure_reason_action)
+    app.action(re.compile("^" + re.escape(CLOSURE_REASON_ACTION_PREFIX)))(handle_closure_reason_action)

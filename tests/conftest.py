@@ -95,6 +95,10 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.add_user(GONE_USER, "Gone Person", deleted=True)
     yield fake
     fake.stop()
+    refusals = fake.take_refusals()
+    if refusals:
+        # Real Slack would have refused these (the product may have swallowed the error): fail the test.
+        pytest.fail("Slack would refuse: " + "; ".join(f"{r.method} {r.error}: {r.errors}" for r in refusals))
 
 
 def make_settings(fake: FakeSlack, database_url: str, **overrides: object) -> Settings:
@@ -124,4 +128,4 @@ def runtime(settings: Settings, engine: Engine) -> Runtime:
 
 @pytest.fixture
 def slack(runtime: Runtime, fake_slack: FakeSlack) -> SlackDriver:
-    return SlackDriver(runtime.app, fake_slack.response_url)
+    return SlackDriver(runtime.app, fake_slack.response_url, fake=fake_slack)
