@@ -51,6 +51,7 @@ class NudgeKind(StrEnum):
     WINDING_UP = "winding_up"
     WEEKLY_SUMMARY = "weekly_summary"
     PROMPTS_PAUSED = "prompts_paused"
+    SNOOZE_REMINDER = "snooze_reminder"
 
 
 class NudgeStatus(StrEnum):

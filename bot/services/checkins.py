@@ -53,6 +53,7 @@ from bot.domain.models import (
     Phase,
     PrivateNote,
 )
+from bot.domain.policy import SNOOZE_FOR, snooze_reminder_at
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SNOOZE_FOR = timedelta(days=3)
 # A second "I could use some help" within this window does not ping the coordinators again.
 HELP_REPEAT_WINDOW = timedelta(hours=24)
 STOPPABLE_KINDS = frozenset(NudgeKind) - {NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK}
@@ -351,7 +351,8 @@ class CheckinService:
 
     # ---- prompt buttons ----------------------------------------------------------------------
     def snooze(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
-        """Hold this pair's prompts to `actor` for three days; a second press does not extend it."""
+        """Hold this pair's prompts to `actor` for three days, then ask again (see the policy's snooze reminder);
+        a second press does not extend it."""
         pair_id = parse_pair_value(value)
         now = self.ctx.now()
         with self.ctx.session() as session:
@@ -360,10 +361,10 @@ class CheckinService:
             already = state.snoozed_until is not None and store.as_utc(state.snoozed_until) > now
             if not already:
                 state.snoozed_until = now + SNOOZE_FOR
-            until = store.as_utc(state.snoozed_until or now).astimezone(self._zone(session, actor, now))
+            asks_at = snooze_reminder_at(store.as_utc(state.snoozed_until or now), self._zone(session, actor, now))
             self._answered(session, pair, actor, now, channel, ts, state=state)
             session.commit()
-        return build_snoozed_prompt(f"{until:%A} {until.day} {until:%B}", already=already)
+        return build_snoozed_prompt(asks_at, already=already)
 
     def request_help(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
         """Tell the coordinators, privately, that this pair could use help — once per day at most."""
