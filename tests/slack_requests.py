@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from tests.block_kit_rules import input_block_ids, view_errors
+from tests.block_kit_rules import input_block_ids, message_errors, view_errors
 
 if TYPE_CHECKING:
     from tests.fake_slack import FakeSlack
@@ -64,7 +64,9 @@ class SlackDriver:
                   extra_headers: dict[str, list[str]] | None = None) -> BoltResponse:
         headers = signed_headers(body, content_type=content_type)
         headers.update(extra_headers or {})
-        return self.app.dispatch(BoltRequest(body=body, headers=headers))
+        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        check_ack_blocks(response)
+        return response
 
     def command(self, text: str, *, user_id: str, channel_id: str = "C0000GEN",
                 trigger_id: str | None = None) -> BoltResponse:
@@ -148,6 +150,17 @@ class SlackDriver:
                     and view.get("callback_id") == callback_id:
                 return view
         return None
+
+
+def check_ack_blocks(response: BoltResponse) -> None:
+    """Refuse, as Slack does, an acknowledgement (e.g. a slash command's reply) whose blocks break Block Kit."""
+    if response.status != 200 or not response.body.startswith("{"):
+        return
+    answer = json.loads(response.body)
+    if answer.get("blocks") is not None:
+        problems = message_errors(answer["blocks"])
+        if problems:
+            raise AssertionError(f"Slack would refuse the acknowledgement's blocks: {problems}")
 
 
 def check_view_answer(response: BoltResponse, view: dict[str, Any] | None,

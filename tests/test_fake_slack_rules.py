@@ -267,3 +267,15 @@ def test_a_submission_answered_with_an_invalid_view_fails(fake_slack):
     with pytest.raises(AssertionError, match="Slack would refuse the update view"):
         SlackDriver(app, fake_slack.response_url, fake=fake_slack).view_submission(
             user_id="U1", callback_id="cb", values={})
+
+
+def test_a_command_acknowledged_with_blocks_slack_refuses_fails(fake_slack):
+    app = App(client=WebClient(token="xoxb-test", base_url=fake_slack.url), signing_secret=SIGNING_SECRET,
+              token_verification_enabled=False, process_before_response=True)
+
+    @app.command("/mentoring")
+    def _command(ack: Ack) -> None:
+        ack(text="fallback", blocks=[{"type": "header", "text": text("h" * 151)}])
+
+    with pytest.raises(AssertionError, match="Slack would refuse the acknowledgement's blocks"):
+        SlackDriver(app, fake_slack.response_url, fake=fake_slack).command("help", user_id="U1")
