@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.blocks.errors import build_error_reply
 from bot.blocks.ids import (
     CHECKIN_OPEN_ACTION,
     HELP_ACTION,
-    RESUME_KIND_ACTION,
+    RESUME_KIND_ACTION_PREFIX,
     RESUME_PROMPTS_ACTION,
     SNOOZE_ACTION,
     STOP_KIND_ACTION,
@@ -115,4 +116,4 @@ def register(app: App) -> None:
     app.action(HELP_ACTION)(handle_help_action)
     app.action(STOP_KIND_ACTION)(handle_stop_kind_action)
     app.action(RESUME_PROMPTS_ACTION)(handle_resume_prompts_action)
-    app.action(RESUME_KIND_ACTION)(handle_resume_kind_action)
+    app.action(re.compile("^" + re.escape(RESUME_KIND_ACTION_PREFIX)))(handle_resume_kind_action)

@@ -151,6 +151,16 @@ class SlackDriver:
                 return view
         return None
 
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+              ) -> BoltResponse:
+        body = json.dumps({
+            "token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": "A0001", "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_counter):08d}", "event_time": int(time.time()), "event": event,
+        })
+        extra = {"x-slack-retry-num": [str(retry_num)], "x-slack-retry-reason": ["http_timeout"]} \
+            if retry_num else None
+        return self._dispatch(body, content_type="application/json", extra_headers=extra)
+
 
 def check_ack_blocks(response: BoltResponse) -> None:
     """Refuse, as Slack does, an acknowledgement (e.g. a slash command's reply) whose blocks break Block Kit."""
@@ -187,13 +197,3 @@ def check_view_answer(response: BoltResponse, view: dict[str, Any] | None,
         problems = view_errors(answer.get("view"))
         if problems:
             raise AssertionError(f"Slack would refuse the {action} view: {problems}")
-
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
-              ) -> BoltResponse:
-        body = json.dumps({
-            "token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": "A0001", "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_counter):08d}", "event_time": int(time.time()), "event": event,
-        })
-        extra = {"x-slack-retry-num": [str(retry_num)], "x-slack-retry-reason": ["http_timeout"]} \
-            if retry_num else None
-        return self._dispatch(body, content_type="application/json", extra_headers=extra)

@@ -6,7 +6,7 @@ CHECKIN_OPEN_ACTION = "checkin_open"
 SNOOZE_ACTION = "prompt_snooze"
 HELP_ACTION = "prompt_help"
 STOP_KIND_ACTION = "prompt_stop_kind"  # value "pair_id:kind"
-RESUME_KIND_ACTION = "home_resume_kind"  # value "pair_id:kind"
+RESUME_KIND_ACTION_PREFIX = "home_resume_kind_"  # + the kind (ids are unique within a block); value "pair_id:kind"
 RESUME_PROMPTS_ACTION = "prompts_resume"
 PICK_PAIR_ACTION = "pick_pair"
 
