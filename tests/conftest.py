@@ -95,9 +95,14 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.add_user(GONE_USER, "Gone Person", deleted=True)
     yield fake
     fake.stop()
+    fail_if_refused(fake)
+
+
+def fail_if_refused(fake: FakeSlack) -> None:
+    """Fail the test if the fake refused a call's blocks or view: real Slack would have, even if the product
+    swallowed the error."""
     refusals = fake.take_refusals()
     if refusals:
-        # Real Slack would have refused these (the product may have swallowed the error): fail the test.
         pytest.fail("Slack would refuse: " + "; ".join(f"{r.method} {r.error}: {r.errors}" for r in refusals))
 
 

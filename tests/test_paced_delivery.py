@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
 from bot.services.nudges import CLAIM_LEASE, LEASE_RENEWAL
 from bot.store import flags
-from tests.conftest import COORDINATOR, make_settings
+from tests.conftest import COORDINATOR, fail_if_refused, make_settings
 from tests.fake_slack import Call, RateLimitedSlack
 
 POST = "chat.postMessage"
@@ -49,6 +49,7 @@ def fake_slack() -> Iterator[RateLimitedSlack]:
     fake.add_user(COORDINATOR, "Cora Coordinator", tz="Europe/London")
     yield fake
     fake.stop()
+    fail_if_refused(fake)
 
 
 @pytest.fixture
