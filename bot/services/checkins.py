@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +39,7 @@ from bot.blocks.ids import (
     CHECKIN_SHARED_BLOCK,
     CHECKIN_SHARED_INPUT,
 )
+from bot.blocks.refs import BadPairRef, PairRef, id_from_text
 from bot.domain.models import (
     CheckIn,
     Goal,
@@ -93,47 +93,34 @@ class CheckinResult:
     saved: SavedCheckin | None = None
 
 
-@dataclass(frozen=True)
-class ModalSource:
-    """Where the modal was opened from: the pair, and the prompt message to update once saved."""
-
-    pair_id: int
-    channel: str | None = None
-    ts: str | None = None
-
-    def encode(self) -> str:
-        if self.channel and self.ts:
-            return json.dumps({"pair": self.pair_id, "channel": self.channel, "ts": self.ts})
-        return str(self.pair_id)
-
-
 def parse_pair_value(value: str | None) -> int:
     """Return the pair id carried by a button, or refuse clearly."""
-    text = (value or "").strip()
-    if not text.isdigit():
-        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.")
-    return int(text)
+    return _button_ref(value).pair_id
+
+
+def _button_ref(value: str | None) -> PairRef:
+    try:
+        return PairRef.from_value(value)
+    except BadPairRef:
+        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.") from None
 
 
 def parse_pair_kind_value(value: str | None) -> tuple[int, str]:
     """Return (pair id, nudge kind) from a "pair_id:kind" button value, or refuse clearly."""
-    pair_text, _, kind = (value or "").partition(":")
-    pair_id = parse_pair_value(pair_text)
+    ref = _button_ref(value)
+    pair_id, kind = ref.pair_id, ref.rest
     if kind not in STOPPABLE_KINDS:
         raise UserError("That button names a kind of reminder I don't know, so I changed nothing.")
     return pair_id, kind
 
 
-def parse_modal_source(private_metadata: str | None) -> ModalSource:
-    text = (private_metadata or "").strip()
-    if text.isdigit():
-        return ModalSource(pair_id=int(text))
+def parse_modal_source(private_metadata: object) -> PairRef:
+    """Return the pair a check-in modal is for, and the prompt it was opened from."""
     try:
-        data = json.loads(text)
-        return ModalSource(pair_id=int(data["pair"]), channel=str(data["channel"]), ts=str(data["ts"]))
-    except (ValueError, KeyError, TypeError) as error:
+        return PairRef.from_metadata(private_metadata)
+    except BadPairRef:
         raise UserError("This check-in form is out of date. Close it and start again from "
-                        "`/mentoring checkin`.") from error
+                        "`/mentoring checkin`.") from None
 
 
 def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
@@ -233,7 +220,7 @@ class CheckinService:
             goals = store.list_open_goals(pair_id, session=session)
             self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
-        source = ModalSource(pair_id=pair_id, channel=source_channel, ts=source_ts)
+        source = PairRef(pair_id=pair_id, channel=source_channel, ts=source_ts)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
                                    today=today, goals=goals)
         self.ctx.gateway.open_view(trigger_id, view)
@@ -285,7 +272,10 @@ class CheckinService:
                 if choice is None:
                     continue
                 goal_id = block_id.removeprefix(CHECKIN_GOAL_BLOCK_PREFIX)
-                goal = session.get(Goal, int(goal_id)) if goal_id.isdigit() else None
+                try:
+                    goal = session.get(Goal, id_from_text(goal_id))
+                except BadPairRef:
+                    goal = None
                 if goal is None or goal.pair_id != pair.id:
                     errors[block_id] = "This goal no longer exists. Cancel and open the check-in again."
                 elif choice not in PROGRESS_LABELS:
