@@ -149,6 +149,11 @@ def _text(values: dict[str, Any], block_id: str, action_id: str) -> str:
     return str(_value(values, block_id, action_id).get("value") or "").strip()
 
 
+def _own_conversations(pair: Pair, actor: str) -> tuple[str, ...]:
+    """Return the ledger recipients whose messages `actor` sees: their own DMs, and the pair's conversation."""
+    return (actor, pair.channel_id) if pair.channel_id else (actor,)
+
+
 class CheckinService:
     def __init__(self, ctx: ServiceContext, services: Services) -> None:
         self.ctx = ctx
@@ -191,7 +196,19 @@ class CheckinService:
         store.record_response(state, now)
         session.add(state)
         if channel and ts:
-            store.mark_nudge_answered(channel, ts, now, session=session)
+            store.mark_nudge_answered(channel, ts, now, pair_id=pair.id or 0,
+                                      recipients=_own_conversations(pair, actor), session=session)
+
+    def is_own_prompt(self, *, actor: str, value: str, channel: str, ts: str) -> bool:
+        """Tell whether message `ts` in `channel` is a prompt of the pair in `value` sent to `actor` or their
+        pair's conversation: the only message a press without a response_url may have changed."""
+        pair_id = parse_pair_value(value)
+        with self.ctx.session() as session:
+            pair = get_pair(pair_id, session=session)
+            if pair is None or not is_member(pair, actor):
+                return False
+            return bool(store.prompts_in_message(channel, ts, pair_id=pair_id,
+                                                 recipients=_own_conversations(pair, actor), session=session))
 
     def _refresh_home(self, user_id: str) -> None:
         # A stale Home is a cosmetic problem; the change itself is already saved.

@@ -7,9 +7,16 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.domain.models import Person
+from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
+from bot.services.errors import UserError
 
 INFO_MAX_AGE = timedelta(days=7)
+# users.info errors that mean Slack will not tell us who is asking: a guest we cannot see, someone
+# deactivated while the request was on its way. Not a fault of ours, so the answer says so.
+UNREADABLE_PROFILE_ERRORS = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
+PROFILE_REFUSAL = ("I can't find your Slack profile, so I can't let you do that. If you think you should be "
+                   "able to, ask a workspace admin to check your account.")
 
 
 class PeopleService:
@@ -39,9 +46,15 @@ class PeopleService:
         return person
 
     def is_coordinator(self, session: Session, user_id: str, now: datetime) -> bool:
+        """Tell whether `user_id` is a coordinator; refuse (UserError) someone Slack will not describe."""
         if user_id in self.ctx.settings.coordinators:
             return True
-        person = self.get_person(session, user_id, now)
+        try:
+            person = self.get_person(session, user_id, now)
+        except SlackCallFailed as failure:
+            if failure.code in UNREADABLE_PROFILE_ERRORS:
+                raise UserError(PROFILE_REFUSAL) from None
+            raise
         return person.is_admin or person.is_owner
 
     def coordinator_ids(self) -> list[str]:
