@@ -95,7 +95,10 @@ class CheckinResult:
 
 def parse_pair_value(value: str | None) -> int:
     """Return the pair id carried by a button, or refuse clearly."""
-    return _button_ref(value).pair_id
+    ref = _button_ref(value)
+    if ref.rest:
+        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.")
+    return ref.pair_id
 
 
 def _button_ref(value: str | None) -> PairRef:

@@ -283,6 +283,10 @@ class LifecycleService:
     def save_agreement(self, *, actor: str, private_metadata: str, values: dict[str, Any],
                        now: datetime) -> dict[str, str]:
         """Save the agreement from the modal; return errors by block id (empty when saved)."""
+        if not all(block_id in values for block_id in FIELD_OF_BLOCK):
+            # Slack sends every input's state, empty or not: a form without them would blank the agreement.
+            return {AGREEMENT_CADENCE_BLOCK: "This form came back incomplete, so I saved nothing. Close it and "
+                                             "open the agreement again."}
         today = self.today(now)
         texts = {block_id: str(((values.get(block_id) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
                  for block_id in FIELD_OF_BLOCK}
