@@ -20,8 +20,9 @@ def claim_request(signature: str, signed_at: datetime, *, connection: Connection
     """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(_TABLE).values(signature=signature, signed_at=signed_at) \
-        .on_conflict_do_nothing(index_elements=["signature"])
-    return connection.execute(statement).rowcount == 1
+        .on_conflict_do_nothing(index_elements=["signature"]).returning(_TABLE.c.signature)
+    # RETURNING, not rowcount: psycopg reports no rowcount for this statement.
+    return connection.execute(statement).first() is not None
 
 
 def prune_requests(before: datetime, *, connection: Connection) -> int:
