@@ -92,31 +92,40 @@ class Bot:
             return error.code, error.read()
 
 
-@pytest.fixture
-def bot(tmp_path, fake_slack, database_url, engine) -> Iterator[Bot]:
-    stamp_head(engine)
+def start_bot(directory: Path, fake: FakeSlack, database_url: str) -> Bot:
+    """Start `mentorbot run` logging to a file in `directory`; return once it answers /healthz."""
+    directory.mkdir(exist_ok=True)
     port = _free_port()
-    log = tmp_path / "mentorbot.log"
-    env = mentorbot_env(fake_slack, database_url, PORT=str(port), MENTORBOT_SWEEP_MINUTES="60")
+    log = directory / "mentorbot.log"
+    env = mentorbot_env(fake, database_url, PORT=str(port), MENTORBOT_SWEEP_MINUTES="60")
     with log.open("wb") as sink:
-        process = subprocess.Popen([MENTORBOT, "run"], env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT)
-    running = Bot(process, port, log)
+        process = subprocess.Popen([MENTORBOT, "run"], env=env, cwd=directory, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                break
+                return Bot(process, port, log)
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("mentorbot run did not start: " + log.read_text())
             time.sleep(0.1)
-    yield running
-    process.terminate()
+
+
+def stop_bot(bot: Bot) -> None:
+    bot.process.terminate()
     try:
-        process.wait(timeout=15)
+        bot.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        bot.process.kill()
+
+
+@pytest.fixture
+def bot(tmp_path, fake_slack, database_url, engine) -> Iterator[Bot]:
+    stamp_head(engine)
+    running = start_bot(tmp_path / "one", fake_slack, database_url)
+    yield running
+    stop_bot(running)
 
 
 def wait_for_responses(fake: FakeSlack, count: int, timeout: float = 20) -> None:
@@ -321,6 +330,22 @@ def test_a_replayed_signed_goal_add_adds_one_goal(bot, fake_slack, engine, seede
     assert count_rows(engine, Goal) == 1
     assert sum("replayed" in line for line in bot.lines()[before:]) == 19
     no_tracebacks(bot)
+
+
+def test_a_request_replayed_to_another_instance_is_ignored_there(bot, tmp_path, fake_slack, database_url, engine,
+                                                                 seeded_pair):
+    other = start_bot(tmp_path / "two", fake_slack, database_url)
+    try:
+        body = command_body('goal add "Ship the demo"', user_id=MENTEE, response_url=fake_slack.response_url + "g")
+        headers = sign(body.encode())
+        assert bot.post(body.encode(), headers=headers)[0] == 200
+        assert other.post(body.encode(), headers=headers)[0] == 200
+        wait_for_responses(fake_slack, 1)
+        assert count_rows(engine, Goal) == 1
+        assert sum("replayed" in line for line in other.lines()) == 1
+        no_tracebacks(other)
+    finally:
+        stop_bot(other)
 
 
 # ---- seeded fuzz ---------------------------------------------------------------------------------------
