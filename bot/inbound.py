@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
-# The largest body we read. Slack's largest requests are view submissions: a modal holds at most 100 blocks
-# and a text input at most 3,000 characters, and our largest modal (a check-in with up to 90 goals) full of
-# 4-byte characters comes to about half a MiB once percent-encoded. 2 MiB leaves room for that four times
-# over, while an unsigned sender can make us hold no more than this.
+# The largest body we read. Slack's largest requests to us are view submissions, which echo the whole view:
+# our largest (a check-in with 90 goals) with every text at its limit in 4-byte characters, JSON-escaped and
+# percent-encoded, comes to under 0.9 MiB. 2 MiB is twice that, and all an unsigned sender can make us hold.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Slack signs the timestamp with the body; a request signed more than this long ago (or ahead) is refused.
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
