@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.inbound import (
     MAX_BODY_BYTES,
@@ -84,7 +85,13 @@ class SlackEvents:
             logger.warning("refused a request to /slack/events with %s: %s (request %s)", refusal.status,
                            refusal.reason, request_id)
             return _answer(start_response, refusal.status, refusal.reason.encode(), "text/plain; charset=utf-8")
-        if not self.replays.is_first(signed.signature, signed.timestamp):
+        try:
+            first = self.replays.is_first(signed.signature, signed.timestamp)
+        except SQLAlchemyError as error:
+            # The database is down: nothing could be saved anyway, and Slack retries what is not answered 200.
+            logger.error("could not check a request for replay: %s (request %s)", type(error).__name__, request_id)
+            return _answer(start_response, 503, b"", "text/plain; charset=utf-8")
+        if not first:
             logger.warning("ignored a replayed request to /slack/events (request %s)", request_id)
             return _answer(start_response, 200, b"", "text/plain; charset=utf-8")
         headers: dict[str, str] = {"content-type": content_type or "",

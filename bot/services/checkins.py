@@ -188,8 +188,9 @@ class CheckinService:
         return pair
 
     def _answered(self, session: Session, pair: Pair, actor: str, now: datetime,
-                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> None:
-        """Record that `actor` responded for this pair (any press or check-in counts).
+                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> bool:
+        """Record that `actor` responded for this pair (any press or check-in counts); tell whether message
+        `ts` in `channel` is one of the pair's prompts to `actor` or their pair's conversation.
 
         Args:
             state: `actor`'s member state when the caller already loaded it (saves a query per press).
@@ -199,13 +200,17 @@ class CheckinService:
         store.record_response(state, now)
         session.add(state)
         if channel and ts:
-            store.mark_nudge_answered(channel, ts, now, pair_id=pair.id or 0,
-                                      recipients=_own_conversations(pair, actor), session=session)
+            return store.mark_nudge_answered(channel, ts, now, pair_id=pair.id or 0,
+                                             recipients=_own_conversations(pair, actor), session=session)
+        return False
 
     def is_own_prompt(self, *, actor: str, value: str, channel: str, ts: str) -> bool:
         """Tell whether message `ts` in `channel` is a prompt of the pair in `value` sent to `actor` or their
         pair's conversation: the only message a press without a response_url may have changed."""
-        pair_id = parse_pair_value(value)
+        try:
+            pair_id = _button_ref(value).pair_id
+        except UserError:
+            return False
         with self.ctx.session() as session:
             pair = get_pair(pair_id, session=session)
             if pair is None or not is_member(pair, actor):
@@ -238,9 +243,10 @@ class CheckinService:
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)
-            self._answered(session, pair, actor, now, source_channel, source_ts)
+            own = self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
-        source = PairRef(pair_id=pair_id, channel=source_channel, ts=source_ts)
+        # Only the presser's own prompt is marked done once the check-in is saved.
+        source = PairRef(pair_id=pair_id, channel=source_channel if own else None, ts=source_ts if own else None)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
                                    today=today, goals=goals)
         self.ctx.gateway.open_view(trigger_id, view)

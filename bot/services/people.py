@@ -10,6 +10,7 @@ from bot.domain.models import Person
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.store.upsert import insert_if_absent
 
 INFO_MAX_AGE = timedelta(days=7)
 # users.info errors that mean Slack will not tell us who is asking: a guest we cannot see, someone
@@ -33,7 +34,9 @@ class PeopleService:
         if stale or refresh:
             info = self.ctx.gateway.user_info(user_id)
             if person is None:
-                person = Person(slack_user_id=user_id)
+                # Two first requests from one person may race here: the second finds the first's row.
+                insert_if_absent(Person.__table__, {"slack_user_id": user_id}, "slack_user_id", on=session)  # type: ignore[attr-defined]
+                person = session.get(Person, user_id) or Person(slack_user_id=user_id)
             person.display_name = info.display_name[:255]
             person.tz = info.tz
             person.is_admin = info.is_admin

@@ -60,12 +60,14 @@ def prompts_in_message(channel: str, ts: str, *, pair_id: int, recipients: tuple
 
 
 def mark_nudge_answered(channel: str, ts: str, now: datetime, *, pair_id: int, recipients: tuple[str, ...],
-                        session: Session) -> None:
-    """Record in the ledger that the pair's nudge shown in message `ts` got an answer."""
-    for nudge in prompts_in_message(channel, ts, pair_id=pair_id, recipients=recipients, session=session):
+                        session: Session) -> bool:
+    """Record in the ledger that the pair's nudge shown in message `ts` got an answer; False when none is."""
+    nudges = prompts_in_message(channel, ts, pair_id=pair_id, recipients=recipients, session=session)
+    for nudge in nudges:
         if nudge.answered_at is None:
             nudge.answered_at = now
             session.add(nudge)
+    return bool(nudges)
 
 
 def list_open_goals(pair_id: int, *, session: Session) -> list[Goal]:

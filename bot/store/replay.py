@@ -5,24 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.domain.models import SeenRequest
+from bot.store.upsert import insert_if_absent
 
 _TABLE = SeenRequest.__table__  # type: ignore[attr-defined]
 
 
 def claim_request(signature: str, signed_at: datetime, *, connection: Connection) -> bool:
-    """Record a request's signature; False when it was already recorded (a replay, here or elsewhere).
-
-    One insert that skips a duplicate instead of failing, so a replay costs no error and no second query.
-    """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(_TABLE).values(signature=signature, signed_at=signed_at) \
-        .on_conflict_do_nothing(index_elements=["signature"]).returning(_TABLE.c.signature)
-    # RETURNING, not rowcount: psycopg reports no rowcount for this statement.
-    return connection.execute(statement).first() is not None
+    """Record a request's signature; False when it was already recorded (a replay, here or elsewhere)."""
+    return insert_if_absent(_TABLE, {"signature": signature, "signed_at": signed_at}, "signature", on=connection)
 
 
 def prune_requests(before: datetime, *, connection: Connection) -> int:
