@@ -84,16 +84,16 @@ class SlackEvents:
         except Refused as refusal:
             logger.warning("refused a request to /slack/events with %s: %s (request %s)", refusal.status,
                            refusal.reason, request_id)
-            return _answer(start_response, refusal.status, refusal.reason.encode(), "text/plain; charset=utf-8")
+            return _answer(start_response, refusal.status, _REASONS[refusal.status].encode(), _TEXT)
         try:
             first = self.replays.is_first(signed.signature, signed.timestamp)
         except SQLAlchemyError as error:
             # The database is down: nothing could be saved anyway, and Slack retries what is not answered 200.
             logger.error("could not check a request for replay: %s (request %s)", type(error).__name__, request_id)
-            return _answer(start_response, 503, b"", "text/plain; charset=utf-8")
+            return _answer(start_response, 503, b"", _TEXT)
         if not first:
             logger.warning("ignored a replayed request to /slack/events (request %s)", request_id)
-            return _answer(start_response, 200, b"", "text/plain; charset=utf-8")
+            return _answer(start_response, 200, b"", _TEXT)
         headers: dict[str, str] = {"content-type": content_type or "",
                                    "x-slack-request-timestamp": str(signed.timestamp),
                                    "x-slack-signature": signed.signature}
@@ -110,6 +110,7 @@ class SlackEvents:
         return [payload]
 
 
+_TEXT = "text/plain; charset=utf-8"
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
             413: "Content Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -136,9 +137,9 @@ def build_wsgi_app(app: App, engine: Engine, *, signing_secret: str) -> WsgiApp:
             return _answer(start_response, status, json.dumps(body).encode(), "application/json")
         if path == "/slack/events":
             if method != "POST":
-                return _answer(start_response, 405, b"POST only", "text/plain; charset=utf-8")
+                return _answer(start_response, 405, b"POST only", _TEXT)
             return events(environ, start_response)
-        return _answer(start_response, 404, b"Not Found", "text/plain; charset=utf-8")
+        return _answer(start_response, 404, b"Not Found", _TEXT)
 
     return wsgi
 
