@@ -36,14 +36,20 @@ def _refuse(body: dict[str, Any], respond: Respond, services: Services, problem:
     tell_presser(body, respond, services, build_error_reply(problem.text, problem.usage))
 
 
-def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services, outcome: Reply) -> None:
-    """Swap the pressed message's buttons for what happened."""
+def _replace_buttons(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services,
+                     outcome: Reply) -> None:
+    """Swap the pressed message's buttons for what happened; without a response_url, only in a prompt of the
+    presser's own (the container is the payload's word, not proof); otherwise tell the presser alone."""
     reply = build_answered_message((body.get("message") or {}).get("blocks"), outcome)
     channel, ts = _source(body)
     if body.get("response_url"):
         respond(text=reply.text, blocks=reply.blocks, replace_original=True)
     elif channel and ts:
-        services.ctx.gateway.update_message(channel, ts, reply.text, reply.blocks)
+        if services.checkins.is_own_prompt(actor=body["user"]["id"], value=action.get("value", ""), channel=channel,
+                                           ts=ts):
+            services.ctx.gateway.update_message(channel, ts, reply.text, reply.blocks)
+        else:
+            tell_presser(body, respond, services, outcome)
 
 
 def handle_checkin_open_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -70,7 +76,7 @@ def _answer_prompt(body: dict[str, Any], action: dict[str, Any], respond: Respon
     except UserError as problem:
         _refuse(body, respond, services, problem)
         return
-    _replace_buttons(body, respond, services, outcome)
+    _replace_buttons(body, action, respond, services, outcome)
 
 
 def handle_snooze_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,

@@ -16,6 +16,7 @@ from bot.blocks.ids import (
     CLOSURE_REASON_ACTION_PREFIX,
     SET_AGREEMENT_ACTION,
 )
+from bot.blocks.refs import submitted_metadata, submitted_values
 from bot.services import Services, UserError
 from bot.services.lifecycle import parse_pair_id
 from handlers.replies import tell_presser
@@ -36,8 +37,8 @@ def _open_agreement(body: dict[str, Any], action: dict[str, Any], respond: Respo
 
 
 def handle_agreement_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
-    errors = services.lifecycle.save_agreement(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                               values=view["state"]["values"], now=services.ctx.now())
+    errors = services.lifecycle.save_agreement(actor=body["user"]["id"], private_metadata=submitted_metadata(view),
+                                               values=submitted_values(view), now=services.ctx.now())
     if errors:
         ack(response_action="errors", errors=errors)
     else:
@@ -60,8 +61,8 @@ def _open_reflection(body: dict[str, Any], action: dict[str, Any], respond: Resp
 
 def handle_closing_reflection_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                                          services: Services) -> None:
-    errors = services.lifecycle.save_reflection(actor=body["user"]["id"], private_metadata=view["private_metadata"],
-                                                values=view["state"]["values"])
+    errors = services.lifecycle.save_reflection(actor=body["user"]["id"], private_metadata=submitted_metadata(view),
+                                                values=submitted_values(view))
     if errors:
         ack(response_action="errors", errors=errors)
     else:

@@ -220,14 +220,36 @@ def test_an_ended_pair_cannot_be_snoozed(slack, fake_slack, engine):
     assert state_of(engine, ended.id) is None
 
 
-def test_without_a_response_url_the_prompt_is_updated_through_the_web_api(slack, fake_slack, pair):
+def _press_without_response_url(slack, pair: Pair, user: str, channel: str, ts: str) -> None:
     slack.interaction({
-        "type": "block_actions", "user": {"id": MENTEE},
+        "type": "block_actions", "user": {"id": user},
         "actions": [{"type": "button", "action_id": SNOOZE_ACTION, "block_id": "b", "value": str(pair.id)}],
-        "channel": {"id": PROMPT_CHANNEL},
-        "container": {"type": "message", "channel_id": PROMPT_CHANNEL, "message_ts": PROMPT_TS},
-        "message": {"ts": PROMPT_TS, "text": "How is it going?", "blocks": []},
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": ts},
+        "message": {"ts": ts, "text": "How is it going?", "blocks": []},
     })
+
+
+def _record_prompt(engine, pair: Pair, recipient: str, channel: str, ts: str) -> None:
+    with Session(engine) as session:
+        session.add(Nudge(key=f"how:{recipient}", pair_id=pair.id, recipient=recipient,
+                          kind=NudgeKind.HOW_IS_IT_GOING, period="2026-W47", status="sent", channel=channel, ts=ts))
+        session.commit()
+
+
+def test_without_a_response_url_the_prompt_is_updated_through_the_web_api(slack, fake_slack, engine, pair):
+    _record_prompt(engine, pair, MENTEE, PROMPT_CHANNEL, PROMPT_TS)
+    _press_without_response_url(slack, pair, MENTEE, PROMPT_CHANNEL, PROMPT_TS)
     [update] = fake_slack.calls_to("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (PROMPT_CHANNEL, PROMPT_TS)
     assert "I'll ask again on" in update.params["text"]
+
+
+def test_a_press_naming_another_members_prompt_does_not_update_it(slack, fake_slack, engine, pair):
+    _record_prompt(engine, pair, MENTOR, "DMENTOR1", PROMPT_TS)
+    _press_without_response_url(slack, pair, MENTEE, "DMENTOR1", PROMPT_TS)
+    assert fake_slack.calls_to("chat.update") == []
+    with Session(engine) as session:
+        assert session.exec(select(Nudge)).one().answered_at is None
+    [told] = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == MENTEE]
+    assert "I'll ask again on" in told.params["text"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +39,7 @@ from bot.blocks.ids import (
     CHECKIN_SHARED_BLOCK,
     CHECKIN_SHARED_INPUT,
 )
+from bot.blocks.refs import BadPairRef, PairRef, id_from_text
 from bot.domain.models import (
     CheckIn,
     Goal,
@@ -93,47 +93,37 @@ class CheckinResult:
     saved: SavedCheckin | None = None
 
 
-@dataclass(frozen=True)
-class ModalSource:
-    """Where the modal was opened from: the pair, and the prompt message to update once saved."""
-
-    pair_id: int
-    channel: str | None = None
-    ts: str | None = None
-
-    def encode(self) -> str:
-        if self.channel and self.ts:
-            return json.dumps({"pair": self.pair_id, "channel": self.channel, "ts": self.ts})
-        return str(self.pair_id)
-
-
 def parse_pair_value(value: str | None) -> int:
     """Return the pair id carried by a button, or refuse clearly."""
-    text = (value or "").strip()
-    if not text.isdigit():
+    ref = _button_ref(value)
+    if ref.rest:
         raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.")
-    return int(text)
+    return ref.pair_id
+
+
+def _button_ref(value: str | None) -> PairRef:
+    try:
+        return PairRef.from_value(value)
+    except BadPairRef:
+        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.") from None
 
 
 def parse_pair_kind_value(value: str | None) -> tuple[int, str]:
     """Return (pair id, nudge kind) from a "pair_id:kind" button value, or refuse clearly."""
-    pair_text, _, kind = (value or "").partition(":")
-    pair_id = parse_pair_value(pair_text)
+    ref = _button_ref(value)
+    pair_id, kind = ref.pair_id, ref.rest
     if kind not in STOPPABLE_KINDS:
         raise UserError("That button names a kind of reminder I don't know, so I changed nothing.")
     return pair_id, kind
 
 
-def parse_modal_source(private_metadata: str | None) -> ModalSource:
-    text = (private_metadata or "").strip()
-    if text.isdigit():
-        return ModalSource(pair_id=int(text))
+def parse_modal_source(private_metadata: object) -> PairRef:
+    """Return the pair a check-in modal is for, and the prompt it was opened from."""
     try:
-        data = json.loads(text)
-        return ModalSource(pair_id=int(data["pair"]), channel=str(data["channel"]), ts=str(data["ts"]))
-    except (ValueError, KeyError, TypeError) as error:
+        return PairRef.from_metadata(private_metadata)
+    except BadPairRef:
         raise UserError("This check-in form is out of date. Close it and start again from "
-                        "`/mentoring checkin`.") from error
+                        "`/mentoring checkin`.") from None
 
 
 def _value(values: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
@@ -160,6 +150,11 @@ def _date(values: dict[str, Any], block_id: str, action_id: str) -> tuple[date |
 
 def _text(values: dict[str, Any], block_id: str, action_id: str) -> str:
     return str(_value(values, block_id, action_id).get("value") or "").strip()
+
+
+def _own_conversations(pair: Pair, actor: str) -> tuple[str, ...]:
+    """Return the ledger recipients whose messages `actor` sees: their own DMs, and the pair's conversation."""
+    return (actor, pair.channel_id) if pair.channel_id else (actor,)
 
 
 class CheckinService:
@@ -193,8 +188,9 @@ class CheckinService:
         return pair
 
     def _answered(self, session: Session, pair: Pair, actor: str, now: datetime,
-                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> None:
-        """Record that `actor` responded for this pair (any press or check-in counts).
+                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> bool:
+        """Record that `actor` responded for this pair (any press or check-in counts); tell whether message
+        `ts` in `channel` is one of the pair's prompts to `actor` or their pair's conversation.
 
         Args:
             state: `actor`'s member state when the caller already loaded it (saves a query per press).
@@ -204,7 +200,23 @@ class CheckinService:
         store.record_response(state, now)
         session.add(state)
         if channel and ts:
-            store.mark_nudge_answered(channel, ts, now, session=session)
+            return store.mark_nudge_answered(channel, ts, now, pair_id=pair.id or 0,
+                                             recipients=_own_conversations(pair, actor), session=session)
+        return False
+
+    def is_own_prompt(self, *, actor: str, value: str, channel: str, ts: str) -> bool:
+        """Tell whether message `ts` in `channel` is a prompt of the pair in `value` sent to `actor` or their
+        pair's conversation: the only message a press without a response_url may have changed."""
+        try:
+            pair_id = _button_ref(value).pair_id
+        except UserError:
+            return False
+        with self.ctx.session() as session:
+            pair = get_pair(pair_id, session=session)
+            if pair is None or not is_member(pair, actor):
+                return False
+            return bool(store.prompts_in_message(channel, ts, pair_id=pair_id,
+                                                 recipients=_own_conversations(pair, actor), session=session))
 
     def _refresh_home(self, user_id: str) -> None:
         # A stale Home is a cosmetic problem; the change itself is already saved.
@@ -231,9 +243,10 @@ class CheckinService:
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)
-            self._answered(session, pair, actor, now, source_channel, source_ts)
+            own = self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
-        source = ModalSource(pair_id=pair_id, channel=source_channel, ts=source_ts)
+        # Only the presser's own prompt is marked done once the check-in is saved.
+        source = PairRef(pair_id=pair_id, channel=source_channel if own else None, ts=source_ts if own else None)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
                                    today=today, goals=goals)
         self.ctx.gateway.open_view(trigger_id, view)
@@ -285,7 +298,10 @@ class CheckinService:
                 if choice is None:
                     continue
                 goal_id = block_id.removeprefix(CHECKIN_GOAL_BLOCK_PREFIX)
-                goal = session.get(Goal, int(goal_id)) if goal_id.isdigit() else None
+                try:
+                    goal = session.get(Goal, id_from_text(goal_id))
+                except BadPairRef:
+                    goal = None
                 if goal is None or goal.pair_id != pair.id:
                     errors[block_id] = "This goal no longer exists. Cancel and open the check-in again."
                 elif choice not in PROGRESS_LABELS:

@@ -46,6 +46,7 @@ from bot.blocks.lifecycle import (
     notice,
     page_count,
 )
+from bot.blocks.refs import BadPairRef, PairRef
 from bot.domain.commands import (
     USAGE,
     AddGoal,
@@ -100,10 +101,10 @@ def _goal_rows(goals: list[Goal]) -> list[GoalRow]:
 
 def parse_pair_id(value: str | None) -> int:
     """Return the pair id carried in a button value or a modal's private metadata."""
-    head = (value or "").split(":", 1)[0]
-    if not head.isascii() or not head.isdigit() or len(head) > 12:
-        raise UserError("That button or form no longer points at a pair. Run the command again.")
-    return int(head)
+    try:
+        return PairRef.from_value(value).pair_id
+    except BadPairRef:
+        raise UserError("That button or form no longer points at a pair. Run the command again.") from None
 
 
 class LifecycleService:
@@ -282,6 +283,10 @@ class LifecycleService:
     def save_agreement(self, *, actor: str, private_metadata: str, values: dict[str, Any],
                        now: datetime) -> dict[str, str]:
         """Save the agreement from the modal; return errors by block id (empty when saved)."""
+        if not all(block_id in values for block_id in FIELD_OF_BLOCK):
+            # Slack sends every input's state, empty or not: a form without them would blank the agreement.
+            return {AGREEMENT_CADENCE_BLOCK: "This form came back incomplete, so I saved nothing. Close it and "
+                                             "open the agreement again."}
         today = self.today(now)
         texts = {block_id: str(((values.get(block_id) or {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
                  for block_id in FIELD_OF_BLOCK}
