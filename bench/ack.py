@@ -36,11 +36,9 @@ from tests.slack_requests import SIGNING_SECRET, command_body, signed_headers  #
 def serve_bare(port: int, api_url: str) -> None:
     """A bare Bolt app with one empty handler per request kind, on the same server as mentorbot."""
     from slack_bolt import App
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
     from waitress import serve
-
-    from bot.db import make_engine
-    from bot.http import build_wsgi_app
 
     # Its Web API calls (Bolt's auth.test) go to the same fake Slack as mentorbot's, never to slack.com.
     app = App(signing_secret=SIGNING_SECRET, client=WebClient(token="xoxb-bare", base_url=api_url),
@@ -49,8 +47,8 @@ def serve_bare(port: int, api_url: str) -> None:
     app.action(SNOOZE_ACTION)(lambda ack: ack())
     # 16 threads, not mentorbot's 4: a bare Bolt app acks from Bolt's listener pool while the request
     # thread polls every 10 ms, so 4 threads would cap it near 350 requests/s and flatter mentorbot.
-    serve(build_wsgi_app(app, make_engine("sqlite://")), host="127.0.0.1", port=port, threads=16,
-          ident="bare")
+    # Bolt's own WSGI adapter: the bare app has none of mentorbot's checks before Bolt (size, replay).
+    serve(SlackRequestHandler(app), host="127.0.0.1", port=port, threads=16, ident="bare")
 
 
 def make_requests(fake: FakeSlack, pair_ids: list[int], members: list[tuple[str, str]], count: int

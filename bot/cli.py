@@ -72,7 +72,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
             from bot.http import serve
 
             logger.info("serving POST /slack/events on port %s", settings.port)
-            serve(runtime.app, runtime.engine, settings.port)
+            serve(runtime.app, runtime.engine, settings.port, signing_secret=settings.slack_signing_secret or "")
     except KeyboardInterrupt:
         logger.info("shutting down")
     finally:

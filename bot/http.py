@@ -3,43 +3,151 @@
 from __future__ import annotations
 
 import json
+import logging
+import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.inbound import (
+    MAX_BODY_BYTES,
+    SIGNATURE_MAX_AGE_SECONDS,
+    Refused,
+    check_shape,
+    declared_length,
+    read_body,
+    verify,
+)
+from bot.store.replay import claim_request, prune_requests
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+logger = logging.getLogger(__name__)
 
 # Request threads. Answering Slack is pure Python under one GIL (the work after the answer runs on the
 # reply pool), so threads beyond a few add no throughput, only contenders for the GIL and memory: on the
 # 2-core bench, 4 and 16 threads gave the same p99 time to HTTP 200 at 50 concurrent requests (60-100 ms).
 REQUEST_THREADS = 4
+# How often one instance forgets the signatures too old to be replayed: rarely enough to cost nothing per request.
+PRUNE_EVERY_SECONDS = 60
 
 
-def build_wsgi_app(app: App, engine: Engine) -> WsgiApp:
-    """Return the WSGI app: Bolt for Slack's requests, `/healthz` for load balancers."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+class ReplayGuard:
+    """Remembers each signed request in the database, so a replay is ignored by every instance."""
+
+    def __init__(self, engine: Engine) -> None:
+        # Autocommit: the claim is one statement and one round trip, with no transaction around it.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._lock = threading.Lock()
+        self._next_prune = 0.0
+
+    def is_first(self, signature: str, timestamp: int) -> bool:
+        signed_at = datetime.fromtimestamp(timestamp, UTC)
+        with self._engine.connect() as connection:
+            first = claim_request(signature, signed_at, connection=connection)
+            if self._prune_due():
+                too_old = datetime.now(UTC) - timedelta(seconds=SIGNATURE_MAX_AGE_SECONDS)
+                prune_requests(too_old, connection=connection)
+        return first
+
+    def _prune_due(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_prune:
+                return False
+            self._next_prune = now + PRUNE_EVERY_SECONDS
+            return True
+
+
+class SlackEvents:
+    """POST /slack/events: refuse what is too large, unsigned, replayed or malformed; hand the rest to Bolt."""
+
+    def __init__(self, app: App, signing_secret: str, replays: ReplayGuard) -> None:
+        self.app = app
+        self.secret = signing_secret
+        self.replays = replays
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request_id = secrets.token_hex(4)
+        try:
+            body = read_body(environ["wsgi.input"], declared_length(environ))
+            signed = verify(body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+                            environ.get("HTTP_X_SLACK_SIGNATURE"), secret=self.secret, now=time.time())
+            content_type = environ.get("CONTENT_TYPE")
+            check_shape(signed.body, content_type)
+        except Refused as refusal:
+            logger.warning("refused a request to /slack/events with %s: %s (request %s)", refusal.status,
+                           refusal.reason, request_id)
+            return _answer(start_response, refusal.status, _REASONS[refusal.status].encode(), _TEXT)
+        try:
+            first = self.replays.is_first(signed.signature, signed.timestamp)
+        except SQLAlchemyError as error:
+            # The database is down: nothing could be saved anyway, and Slack retries what is not answered 200.
+            logger.error("could not check a request for replay: %s (request %s)", type(error).__name__, request_id)
+            return _answer(start_response, 503, b"", _TEXT)
+        if not first:
+            logger.warning("ignored a replayed request to /slack/events (request %s)", request_id)
+            return _answer(start_response, 200, b"", _TEXT)
+        headers: dict[str, str] = {"content-type": content_type or "",
+                                   "x-slack-request-timestamp": str(signed.timestamp),
+                                   "x-slack-signature": signed.signature}
+        for key in ("HTTP_X_SLACK_RETRY_NUM", "HTTP_X_SLACK_RETRY_REASON"):
+            if key in environ:
+                headers[key[5:].lower().replace("_", "-")] = environ[key]
+        response = self.app.dispatch(BoltRequest(body=signed.body, query=environ.get("QUERY_STRING", ""),
+                                                 headers=headers, context={"request_id": request_id}))
+        payload = response.body.encode() if isinstance(response.body, str) else response.body
+        status_line = f"{response.status} {_REASONS.get(response.status, 'Status')}"
+        out = [(name, value) for name, values in response.headers.items() for value in values
+               if name.lower() != "content-length"]
+        start_response(status_line, [*out, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+_TEXT = "text/plain; charset=utf-8"
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Content Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _answer(start_response: Callable[..., Any], status: int, body: bytes, content_type: str) -> list[bytes]:
+    start_response(f"{status} {_REASONS[status]}", [("Content-Type", content_type),
+                                                    ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def build_wsgi_app(app: App, engine: Engine, *, signing_secret: str) -> WsgiApp:
+    """Return the WSGI app: Slack's requests on /slack/events, `/healthz` for load balancers."""
+    events = SlackEvents(app, signing_secret, ReplayGuard(engine))
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method == "GET":
             try:
                 with engine.connect() as connection:
                     connection.execute(text("SELECT 1"))
-                status, body = "200 OK", {"ok": True, "database": "ok"}
+                status, body = 200, {"ok": True, "database": "ok"}
             except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
-                status, body = "503 Service Unavailable", {"ok": False, "database": type(error).__name__}
-            payload = json.dumps(body).encode()
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-            return [payload]
-        return slack(environ, start_response)
+                status, body = 503, {"ok": False, "database": type(error).__name__}
+            return _answer(start_response, status, json.dumps(body).encode(), "application/json")
+        if path == "/slack/events":
+            if method != "POST":
+                return _answer(start_response, 405, b"POST only", _TEXT)
+            return events(environ, start_response)
+        return _answer(start_response, 404, b"Not Found", _TEXT)
 
     return wsgi
 
 
-def serve(app: App, engine: Engine, port: int, *, threads: int = REQUEST_THREADS) -> None:
+def serve(app: App, engine: Engine, port: int, *, signing_secret: str, threads: int = REQUEST_THREADS) -> None:
     """Serve until interrupted; waitress handles requests on a thread pool."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(build_wsgi_app(app, engine), host="0.0.0.0", port=port, threads=threads, ident="mentorbot")
+    # waitress refuses a declared or chunked body over the limit itself, with a 413, before reading it.
+    waitress_serve(build_wsgi_app(app, engine, signing_secret=signing_secret), host="0.0.0.0", port=port,
+                   threads=threads, ident="mentorbot", max_request_body_size=MAX_BODY_BYTES)

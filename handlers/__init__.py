@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_bolt.middleware import Middleware
 
 from bot.services import Services
@@ -31,7 +31,8 @@ class ListenerTools(Middleware):
                 ) -> BoltResponse | None:
         context = req.context
         context["services"] = self.services
-        context["after_ack"] = self.after_ack.for_request(req.body, context.respond)
+        context["after_ack"] = self.after_ack.for_request(req.body, context.respond,
+                                                          request_id=context.get("request_id"))
         started = time.perf_counter()
         response = next()
         if logger.isEnabledFor(logging.INFO):  # describing the request costs more than the skipped line
@@ -50,8 +51,9 @@ def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
     app.middleware(ListenerTools(services, after_ack))
 
     @app.error
-    def handle_unexpected_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
-        tell_about_unexpected_error(error, body, respond)
+    def handle_unexpected_error(error: Exception, body: dict[str, Any], respond: Respond | None,
+                                context: BoltContext) -> None:
+        tell_about_unexpected_error(error, body, respond, request_id=context.get("request_id"))
 
     # Bolt tries listeners in this order and builds every keyword argument for each one it tries, so the
     # requests that come most (the command, then the prompt buttons) are matched first.

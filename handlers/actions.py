@@ -6,6 +6,7 @@ task that refuses raises UserError, which `after_ack` turns into the presser's e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -17,9 +18,9 @@ from bot.blocks.checkins import build_answered_message
 from bot.blocks.ids import (
     CHECKIN_OPEN_ACTION,
     CLOSING_REFLECTION_ACTION,
-    CLOSURE_REASON_ACTION,
+    CLOSURE_REASON_ACTION_PREFIX,
     HELP_ACTION,
-    RESUME_KIND_ACTION,
+    RESUME_KIND_ACTION_PREFIX,
     RESUME_PROMPTS_ACTION,
     SET_AGREEMENT_ACTION,
     SNOOZE_ACTION,
@@ -41,14 +42,20 @@ def _source(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return container.get("channel_id"), container.get("message_ts")
 
 
-def _replace_buttons(body: dict[str, Any], respond: Respond, services: Services, outcome: Reply) -> None:
-    """Swap the pressed message's buttons for what happened."""
+def _replace_buttons(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services,
+                     outcome: Reply) -> None:
+    """Swap the pressed message's buttons for what happened; without a response_url, only in a prompt of the
+    presser's own (the container is the payload's word, not proof); otherwise tell the presser alone."""
     reply = build_answered_message((body.get("message") or {}).get("blocks"), outcome)
     channel, ts = _source(body)
     if body.get("response_url"):
         respond(text=reply.text, blocks=reply.blocks, replace_original=True)
     elif channel and ts:
-        services.notifier.replace(channel, ts, reply)
+        if services.checkins.is_own_prompt(actor=body["user"]["id"], value=action.get("value", ""), channel=channel,
+                                           ts=ts):
+            services.notifier.replace(channel, ts, reply)
+        else:
+            tell_presser(body, respond, services.notifier, outcome)
 
 
 def _open_checkin(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
@@ -63,7 +70,7 @@ def _answer_prompt(use_case: str, body: dict[str, Any], action: dict[str, Any], 
     channel, ts = _source(body)
     outcome = getattr(services.checkins, use_case)(actor=body["user"]["id"], value=action.get("value", ""),
                                                    channel=channel, ts=ts)
-    _replace_buttons(body, respond, services, outcome)
+    _replace_buttons(body, action, respond, services, outcome)
 
 
 def _resume_kind(body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services) -> None:
@@ -95,19 +102,31 @@ BUTTON_TASKS: dict[str, Task] = {
     STOP_KIND_ACTION: partial(_answer_prompt, "stop_kind"),
     RESUME_PROMPTS_ACTION: partial(_answer_prompt, "resume_prompts"),
     CHECKIN_OPEN_ACTION: _open_checkin,
-    RESUME_KIND_ACTION: _resume_kind,
     SET_AGREEMENT_ACTION: _open_agreement,
     CLOSING_REFLECTION_ACTION: _open_reflection,
-    CLOSURE_REASON_ACTION: _record_closure_reason,
 }
+# Buttons whose action id is a prefix and what follows it (ids are unique within a block).
+PREFIXED_BUTTON_TASKS: dict[str, Task] = {
+    RESUME_KIND_ACTION_PREFIX: _resume_kind,
+    CLOSURE_REASON_ACTION_PREFIX: _record_closure_reason,
+}
+
+
+def _task_for(action_id: str) -> Task:
+    task = BUTTON_TASKS.get(action_id)
+    if task is not None:
+        return task
+    return next(t for prefix, t in PREFIXED_BUTTON_TASKS.items() if action_id.startswith(prefix))
 
 
 def handle_button_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                          services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    after_ack(BUTTON_TASKS[action["action_id"]], body, action, respond, services)
+    after_ack(_task_for(action["action_id"]), body, action, respond, services)
 
 
 def register(app: App) -> None:
     for action_id in BUTTON_TASKS:
         app.action(action_id)(handle_button_action)
+    for prefix in PREFIXED_BUTTON_TASKS:
+        app.action(re.compile("^" + re.escape(prefix)))(handle_button_action)

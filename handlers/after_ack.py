@@ -27,9 +27,11 @@ Task = Callable[..., object]
 Refuse = Callable[[UserError, dict[str, Any], Respond | None], None]
 
 
-def tell_about_unexpected_error(error: BaseException, body: dict[str, Any], respond: Respond | None) -> None:
-    """Log a listener's unexpected error and, when Slack gave us a way to answer, say something went wrong."""
-    logger.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
+def tell_about_unexpected_error(error: BaseException, body: dict[str, Any], respond: Respond | None, *,
+                                request_id: str | None = None) -> None:
+    """Log a listener's unexpected error once and, when Slack gave us a way to answer, say something went wrong."""
+    logger.error("unhandled error in a listener: %s (request %s)", type(error).__name__, request_id or "-",
+                 exc_info=error)
     if body.get("response_url") and respond is not None:
         respond(text="Sorry, something went wrong on our side. Please try again in a minute.",
                 response_type="ephemeral", replace_original=False)
@@ -50,16 +52,17 @@ class AfterAck:
         self._pool = None if inline else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reply")
         self._room = threading.BoundedSemaphore(max_pending)
 
-    def for_request(self, body: dict[str, Any], respond: Respond | None) -> Callable[..., None]:
+    def for_request(self, body: dict[str, Any], respond: Respond | None, *, request_id: str | None = None
+                    ) -> Callable[..., None]:
         """Return `after_ack(task, *args, **kwargs)` for one request; a failure is reported to its sender."""
 
         def after_ack(task: Task, /, *args: Any, **kwargs: Any) -> None:
             if self._pool is None:
-                self._run(task, args, kwargs, body, respond)
+                self._run(task, args, kwargs, body, respond, request_id)
                 return
             self._room.acquire()
             try:
-                self._pool.submit(self._run_and_free, task, args, kwargs, body, respond)
+                self._pool.submit(self._run_and_free, task, args, kwargs, body, respond, request_id)
             except BaseException:
                 self._room.release()
                 raise
@@ -72,20 +75,20 @@ class AfterAck:
             self._pool.shutdown(wait=True)
 
     def _run_and_free(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], body: dict[str, Any],
-                      respond: Respond | None) -> None:
+                      respond: Respond | None, request_id: str | None) -> None:
         try:
-            self._run(task, args, kwargs, body, respond)
+            self._run(task, args, kwargs, body, respond, request_id)
         finally:
             self._room.release()
 
     def _run(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], body: dict[str, Any],
-             respond: Respond | None) -> None:
+             respond: Respond | None, request_id: str | None) -> None:
         try:
             task(*args, **kwargs)
         except UserError as problem:
             self._refuse(problem, body, respond)
         except Exception as error:  # noqa: BLE001  (the pool has no @app.error: report it the same way)
             try:
-                tell_about_unexpected_error(error, body, respond)
+                tell_about_unexpected_error(error, body, respond, request_id=request_id)
             except Exception:  # noqa: BLE001  (Slack unreachable too: the log line above is all we can do)
                 logger.warning("could not tell the user about an unexpected error", exc_info=True)

@@ -95,6 +95,15 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.add_user(GONE_USER, "Gone Person", deleted=True)
     yield fake
     fake.stop()
+    fail_if_refused(fake)
+
+
+def fail_if_refused(fake: FakeSlack) -> None:
+    """Fail the test if the fake refused a call's blocks or view: real Slack would have, even if the product
+    swallowed the error."""
+    refusals = fake.take_refusals()
+    if refusals:
+        pytest.fail("Slack would refuse: " + "; ".join(f"{r.method} {r.error}: {r.errors}" for r in refusals))
 
 
 def make_settings(fake: FakeSlack, database_url: str, **overrides: object) -> Settings:
@@ -124,4 +133,4 @@ def runtime(settings: Settings, engine: Engine) -> Runtime:
 
 @pytest.fixture
 def slack(runtime: Runtime, fake_slack: FakeSlack) -> SlackDriver:
-    return SlackDriver(runtime.app, fake_slack.response_url)
+    return SlackDriver(runtime.app, fake_slack.response_url, fake=fake_slack)

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.block_kit_rules import message_errors, view_errors
+
 
 @dataclass
 class Call:
@@ -36,6 +38,22 @@ class Fault:
     times: int = 1
     drop: bool = False
     keep: bool = False  # with `drop`: Slack acts on the call, then the connection drops before the answer
+    channel: str | None = None  # only calls to this conversation (a DM as the fake names it: D…); None: any
+
+
+@dataclass
+class Refusal:
+    """A call Slack would refuse for its blocks or view: the test that caused it fails at teardown."""
+
+    method: str
+    error: str
+    errors: list[str]
+
+
+# Methods whose `blocks` Slack checks, and those whose `view` it checks.
+BLOCK_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage",
+                           "response_url"})
+VIEW_METHODS = frozenset({"views.open", "views.update", "views.publish", "views.push"})
 
 
 def _decode_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
@@ -62,6 +80,8 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        # Calls refused for their blocks or view; the `fake_slack` fixture fails a test that leaves any.
+        self.refusals: list[Refusal] = []
         self.bot_user_id = "UBOT"
         self.team_id = "T0001"
         self.socket_mode_url: str | None = None  # what apps.connections.open hands out
@@ -118,15 +138,30 @@ class FakeSlack:
         times: int = 1,
         drop: bool = False,
         keep: bool = False,
+        channel: str | None = None,
     ) -> None:
         """Make the next `times` calls of `method` fail: HTTP `status`, Slack `error`, or a dropped socket.
 
-        With `drop` and `keep`, Slack acts on the call (a message is kept) before the socket drops.
+        With `drop` and `keep`, Slack acts on the call (a message is kept) before the socket drops. With
+        `channel`, only calls to that conversation fail (a user id counts as their DM).
         """
+        where = self.conversation({"channel": channel}) if channel else None
         with self._lock:
             self.faults.setdefault(method, []).append(
-                Fault(status=status, error=error, retry_after=retry_after, times=times, drop=drop, keep=keep)
+                Fault(status=status, error=error, retry_after=retry_after, times=times, drop=drop, keep=keep,
+                      channel=where)
             )
+
+    def rate_limit(self, channel: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next `times` chat.postMessage calls to `channel` as Slack's per-conversation limit does:
+        HTTP 429, `ratelimited`, `Retry-After`; posts to other conversations go through."""
+        self.fail("chat.postMessage", status=429, retry_after=retry_after, times=times, channel=channel)
+
+    def take_refusals(self) -> list[Refusal]:
+        """Return the refusals so far and forget them (a test that meant to provoke them)."""
+        with self._lock:
+            taken, self.refusals = self.refusals, []
+        return taken
 
     # ---- reading what happened -----------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -187,7 +222,7 @@ class FakeSlack:
                         fake.responses.append(Call("response_url", params, headers, fake.clock()))
                     if fake.delays.get("response_url"):
                         time.sleep(fake.delays["response_url"])
-                    self._send(200, {"ok": True})
+                    self._send(200, fake.check_payload("response_url", params) or {"ok": True})
                     return
                 method = parsed.path.removeprefix("/api/")
                 status, payload, extra = fake.answer(method, params, headers)
@@ -223,20 +258,63 @@ class FakeSlack:
             self._server.server_close()
 
     # ---- Slack's behaviour -----------------------------------------------------------
-    def _take_fault(self, method: str) -> Fault | None:
+    @staticmethod
+    def conversation(params: dict[str, Any]) -> str:
+        """Return the conversation a call addresses: a user id means their DM, as the fake names it."""
+        channel = str(params.get("channel", ""))
+        return "D" + channel.lstrip("U") if channel.startswith("U") else channel
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         queue = self.faults.get(method)
         if not queue:
             return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault
+        conversation = self.conversation(params)
+        for i, fault in enumerate(queue):
+            if fault.channel is None or fault.channel == conversation:
+                fault.times -= 1
+                if fault.times <= 0:
+                    queue.pop(i)
+                return fault
+        return None
+
+    def check_payload(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Return Slack's refusal of the call's blocks or view, or None when Block Kit's rules allow them.
+
+        Messages are refused with `invalid_blocks`, views with `invalid_arguments`; both HTTP 200, with the
+        problems in `errors` (messages) and `response_metadata.messages` as "[ERROR] …" lines.
+        """
+        if method in BLOCK_METHODS and params.get("blocks") is not None:
+            blocks = params["blocks"]
+            if isinstance(blocks, str):
+                try:
+                    blocks = json.loads(blocks)
+                except ValueError:
+                    blocks = None
+            errors, error = message_errors(blocks), "invalid_blocks"
+        elif method in VIEW_METHODS:
+            view = params.get("view")
+            if isinstance(view, str):
+                try:
+                    view = json.loads(view)
+                except ValueError:
+                    view = None
+            errors, error = view_errors(view), "invalid_arguments"
+        else:
+            return None
+        if not errors:
+            return None
+        with self._lock:
+            self.refusals.append(Refusal(method, error, errors))
+        payload: dict[str, Any] = {"ok": False, "error": error,
+                                   "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]}}
+        if error == "invalid_blocks":
+            payload["errors"] = errors
+        return payload
 
     def answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
         with self._lock:
             self.calls.append(Call(method, params, headers, self.clock()))
-            fault = self._take_fault(method)
+            fault = self._take_fault(method, params)
         if self.delays.get(method):
             time.sleep(self.delays[method])
         if fault is not None:
@@ -254,6 +332,9 @@ class FakeSlack:
         token_prefix = "Bearer xapp-" if method == "apps.connections.open" else "Bearer xoxb-"
         if not headers.get("authorization", "").startswith(token_prefix):
             return 200, {"ok": False, "error": "not_authed"}, {}
+        refusal = self.check_payload(method, params)
+        if refusal is not None:
+            return 200, refusal, {}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": True}, {}
@@ -365,11 +446,6 @@ class RateLimitedSlack(FakeSlack):
         self.refused = 0
         self.accepted_at: list[float] = []
 
-    @staticmethod
-    def _conversation(params: dict[str, Any]) -> str:
-        channel = str(params.get("channel", ""))
-        return "D" + channel.lstrip("U") if channel.startswith("U") else channel  # a DM, as the fake names it
-
     def _wait_for_token(self, conversation: str) -> int:
         """Take a token from the conversation's bucket; return 0, or the whole seconds until one is there."""
         now = self.clock()
@@ -384,7 +460,7 @@ class RateLimitedSlack(FakeSlack):
 
     def answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
         if method == "chat.postMessage":
-            wait = self._wait_for_token(self._conversation(params))
+            wait = self._wait_for_token(self.conversation(params))
             if wait:
                 with self._lock:
                     self.calls.append(Call(method, params, headers, self.clock()))

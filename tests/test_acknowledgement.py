@@ -6,7 +6,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import COORDINATOR
+from tests.conftest import COORDINATOR, OTHER
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import command_body, signed_headers
 from tests.test_cli_and_server import _post, server  # noqa: F401  (`server` is a fixture)
@@ -47,7 +47,8 @@ def test_an_answer_does_not_wait_behind_earlier_requests_slow_work(server, fake_
 
 
 def test_a_failure_after_the_answer_still_tells_the_user(server, fake_slack):  # noqa: F811
-    # Slack does not know this person, so looking them up fails after the command was answered.
-    assert _command(server, fake_slack, "pairs", "UNOBODY01", "lost") < 3
+    # Slack fails to describe this person (a fault, not a stranger) after the command was answered.
+    fake_slack.fail("users.info", error="fatal_error", times=5)
+    assert _command(server, fake_slack, "pairs", OTHER, "lost") < 3
     [reply] = _wait_for_replies(fake_slack, 1)
     assert "something went wrong" in reply

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from bot.blocks import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, MAX_VIEW_BLOCKS
 from bot.blocks.home import HomeCheckin, HomeData, HomePair, build_home_view
-from bot.blocks.ids import CHECKIN_OPEN_ACTION, RESUME_KIND_ACTION
+from bot.blocks.ids import CHECKIN_OPEN_ACTION, RESUME_KIND_ACTION_PREFIX
 from bot.domain.figures import AtRiskPair, ProgramFigures
 from bot.domain.models import NudgeKind, Pair, Phase
 
@@ -66,7 +66,7 @@ def test_a_huge_program_and_many_full_pairs_stay_within_slacks_limits():
 def test_a_pair_card_shows_resume_buttons_for_each_stopped_kind():
     view = build_home_view(HomeData(user_id="UM", today=TODAY, pairs=[a_pair(7)]))
     values = [e.get("value") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
-              if e["action_id"] == RESUME_KIND_ACTION]
+              if e["action_id"].startswith(RESUME_KIND_ACTION_PREFIX)]
     assert values == ["7:meeting_prep", "7:reflection"]
 
 

@@ -112,7 +112,7 @@ def test_we_met_button_opens_the_modal_for_that_pair_with_its_open_goals(slack, 
     [call] = fake_slack.calls_to("views.open")
     view = call.params["view"]
     assert view["callback_id"] == CHECKIN_VIEW
-    assert json.loads(view["private_metadata"])["pair"] == pair.id
+    assert view["private_metadata"] == str(pair.id)  # no prompt of theirs at that message: nothing to mark done
     block_ids = [b.get("block_id") for b in view["blocks"]]
     assert f"{CHECKIN_GOAL_BLOCK_PREFIX}{goals[0].id}" in block_ids
     assert f"{CHECKIN_GOAL_BLOCK_PREFIX}{goals[1].id}" in block_ids
@@ -306,6 +306,23 @@ def test_saving_from_a_prompt_replaces_that_prompts_buttons_and_marks_the_nudge_
     assert update.params["channel"] == "DMENTEE1" and update.params["ts"] == "1700000009.000100"
     assert "actions" not in json.dumps(update.params["blocks"])
     assert rows(engine, Nudge)[0].answered_at is not None
+
+
+def test_a_checkin_opened_naming_another_members_prompt_leaves_that_prompt_alone(slack, fake_slack, engine, pair):
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(Nudge(key="k1", pair_id=pair.id, recipient=MENTOR, kind=NudgeKind.HOW_IS_IT_GOING, period="p",
+                          status="sent", channel="DMENTOR1", ts="1700000009.000100"))
+        session.commit()
+    slack.block_action(user_id=MENTEE, action_id=CHECKIN_OPEN_ACTION, value=str(pair.id), channel_id="DMENTOR1",
+                       message_ts="1700000009.000100")
+    metadata = fake_slack.calls_to("views.open")[0].params["view"]["private_metadata"]
+    assert metadata == str(pair.id)
+
+    slack.view_submission(user_id=MENTEE, callback_id=CHECKIN_VIEW, values=checkin_values(), private_metadata=metadata)
+
+    assert len(rows(engine, CheckIn)) == 1
+    assert fake_slack.calls_to("chat.update") == []
+    assert rows(engine, Nudge)[0].answered_at is None
 
 
 def test_a_failed_recap_still_saves_and_tells_the_author(slack, fake_slack, engine, pair):

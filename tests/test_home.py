@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.blocks import MAX_VIEW_BLOCKS
-from bot.blocks.ids import CHECKIN_OPEN_ACTION, RESUME_KIND_ACTION, RESUME_PROMPTS_ACTION
+from bot.blocks.ids import CHECKIN_OPEN_ACTION, RESUME_KIND_ACTION_PREFIX, RESUME_PROMPTS_ACTION
 from bot.domain.models import GoalStatus, MemberState, NudgeKind, PairStatus, Phase, WorkspaceFlag
 from bot.domain.phases import phase_guidance
 from tests.conftest import COORDINATOR, MENTEE, MENTOR, OTHER, SECOND_MENTEE
@@ -91,11 +91,11 @@ def test_stopped_reminder_kinds_are_listed_with_a_resume_button_each(slack, fake
                                 stopped_kinds=f"{NudgeKind.MEETING_PREP},{NudgeKind.REFLECTION}"))
         session.commit()
     view = open_home(slack, fake_slack, MENTEE)
-    assert (RESUME_KIND_ACTION, f"{pair.id}:meeting_prep") in buttons(view)
-    assert (RESUME_KIND_ACTION, f"{pair.id}:reflection") in buttons(view)
+    assert (RESUME_KIND_ACTION_PREFIX + "meeting_prep", f"{pair.id}:meeting_prep") in buttons(view)
+    assert (RESUME_KIND_ACTION_PREFIX + "reflection", f"{pair.id}:reflection") in buttons(view)
     assert (RESUME_PROMPTS_ACTION, str(pair.id)) in buttons(view)
     # The partner's settings are theirs alone.
-    assert not [b for b in buttons(open_home(slack, fake_slack, MENTOR)) if b[0] == RESUME_KIND_ACTION]
+    assert not [b for b in buttons(open_home(slack, fake_slack, MENTOR)) if b[0].startswith(RESUME_KIND_ACTION_PREFIX)]
 
 
 def test_a_coordinator_sees_phases_and_pairs_at_risk_but_no_words(slack, fake_slack, program):

@@ -19,7 +19,7 @@ from bot.delivery.recovery import CLAIM_LEASE
 from bot.delivery.worker import LEASE_RENEWAL
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
 from bot.store import flags
-from tests.conftest import COORDINATOR, make_settings
+from tests.conftest import COORDINATOR, fail_if_refused, make_settings
 from tests.fake_slack import Call, RateLimitedSlack
 
 POST = "chat.postMessage"
@@ -50,6 +50,7 @@ def fake_slack() -> Iterator[RateLimitedSlack]:
     fake.add_user(COORDINATOR, "Cora Coordinator", tz="Europe/London")
     yield fake
     fake.stop()
+    fail_if_refused(fake)
 
 
 @pytest.fixture

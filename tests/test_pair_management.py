@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,7 +14,7 @@ from bot.blocks.ids import (
     CHECKIN_VIEW,
     CLOSING_REFLECTION_ACTION,
     CLOSING_REFLECTION_VIEW,
-    CLOSURE_REASON_ACTION,
+    CLOSURE_REASON_ACTION_PREFIX,
     INPUT_ACTION,
     PAIRS_PAGE_ACTION,
     REFLECTION_TEXT_BLOCK,
@@ -187,13 +189,30 @@ def test_end_after_the_end_date_ends_at_once(slack, fake_slack, engine):
     assert _stored(engine, pair_id).status == PairStatus.ENDED
 
 
-def test_a_coordinator_records_the_closure_reason(slack, fake_slack, engine):
-    pair_id = _pair(engine, phase=Phase.WINDING_UP)
-    slack.block_action(user_id=COORDINATOR, action_id=CLOSURE_REASON_ACTION, value=f"{pair_id}:ended_early",
-                       channel_id="DCOORD1")
+def test_a_coordinator_answers_the_closure_question_with_a_button_and_the_export_has_it(
+        slack, fake_slack, engine, runtime):
+    pair_id = _pair(engine, phase=Phase.PROGRESSION, channel_id=CHANNEL)
+    slack.command(f"end <@{MENTOR}>", user_id=MENTEE)
+    [question] = [m for m in fake_slack.posted() if "How did it close?" in m["text"]]
+    assert question["channel"] == "D" + COORDINATOR.lstrip("U")
+    assert {b["action_id"] for b in _buttons(question)} == {CLOSURE_REASON_ACTION_PREFIX + r for r in ClosureReason}
+
+    slack.press(question, "Ended early", user_id=COORDINATOR)
+
     assert _stored(engine, pair_id).closure_reason == ClosureReason.ENDED_EARLY
     reply = fake_slack.responses[-1].params
     assert reply["replace_original"] is True and "Ended early" in reply["text"]
+    rows = csv.DictReader(io.StringIO(runtime.services.reports.export_csv(datetime.now(UTC))))
+    [row] = [r for r in rows if r["pair_id"] == str(pair_id)]
+    assert row["closure_reason"] == ClosureReason.ENDED_EARLY
+
+
+@pytest.mark.parametrize("reason", list(ClosureReason))
+def test_every_closure_reason_button_is_routed(slack, fake_slack, engine, reason):
+    pair_id = _pair(engine, phase=Phase.WINDING_UP)
+    slack.block_action(user_id=COORDINATOR, action_id=CLOSURE_REASON_ACTION_PREFIX + reason,
+                       value=f"{pair_id}:{reason}", channel_id="DCOORD1")
+    assert _stored(engine, pair_id).closure_reason == reason
 
 
 @pytest.mark.parametrize(("user", "value", "says"), [(MENTEE, "{id}:completed", "Only coordinators"),
@@ -201,8 +220,8 @@ def test_a_coordinator_records_the_closure_reason(slack, fake_slack, engine):
                                                      (COORDINATOR, "x:completed", "no longer points")])
 def test_a_bad_closure_reason_press_is_refused(slack, fake_slack, engine, user, value, says):
     pair_id = _pair(engine, phase=Phase.WINDING_UP)
-    slack.block_action(user_id=user, action_id=CLOSURE_REASON_ACTION, value=value.format(id=pair_id),
-                       channel_id="DX")
+    slack.block_action(user_id=user, action_id=CLOSURE_REASON_ACTION_PREFIX + "completed",
+                       value=value.format(id=pair_id), channel_id="DX")
     assert says in fake_slack.responses[-1].params["text"]
     assert _stored(engine, pair_id).closure_reason is None
 

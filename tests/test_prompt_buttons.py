@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.blocks.ids import (
     HELP_ACTION,
-    RESUME_KIND_ACTION,
+    RESUME_KIND_ACTION_PREFIX,
     RESUME_PROMPTS_ACTION,
     SNOOZE_ACTION,
     STOP_KIND_ACTION,
@@ -58,7 +58,7 @@ def test_snooze_holds_prompts_for_three_days_and_replaces_the_buttons(slack, fak
     assert state.unanswered_prompts == 0 and state.last_response_at is not None
     reply = last_reply(fake_slack)
     assert reply["replace_original"] is True
-    assert "remind you again" in reply["text"]
+    assert "I'll ask again on" in reply["text"]
     assert "actions" not in json.dumps(reply["blocks"])
 
 
@@ -146,12 +146,13 @@ def test_stop_kind_adds_that_kind_once_and_republishes_the_home(slack, fake_slac
 def test_resume_kind_from_the_home_tab_turns_it_back_on(slack, fake_slack, engine, pair):
     press(slack, STOP_KIND_ACTION, f"{pair.id}:{NudgeKind.MEETING_PREP}")
     fake_slack.reset_calls()
-    slack.block_action(user_id=MENTEE, action_id=RESUME_KIND_ACTION, value=f"{pair.id}:{NudgeKind.MEETING_PREP}",
+    slack.block_action(user_id=MENTEE, action_id=RESUME_KIND_ACTION_PREFIX + NudgeKind.MEETING_PREP,
+                       value=f"{pair.id}:{NudgeKind.MEETING_PREP}",
                        view={"id": "VHOME", "type": "home"})
     assert state_of(engine, pair.id).stopped_kinds == ""
     [publish] = fake_slack.calls_to("views.publish")
     assert publish.params["user_id"] == MENTEE
-    assert RESUME_KIND_ACTION not in json.dumps(publish.params["view"])
+    assert RESUME_KIND_ACTION_PREFIX not in json.dumps(publish.params["view"])
 
 
 def test_resume_prompts_lifts_the_pause(slack, fake_slack, engine, pair):
@@ -180,8 +181,8 @@ def test_resume_prompts_lifts_the_pause(slack, fake_slack, engine, pair):
     (STOP_KIND_ACTION, "PAIR:meeting_prep", OTHER, "not one of your pairs"),
     (RESUME_PROMPTS_ACTION, "1.5", MENTEE, "doesn't point at a pair"),
     (RESUME_PROMPTS_ACTION, "PAIR", OTHER, "not one of your pairs"),
-    (RESUME_KIND_ACTION, "PAIR:weekly_summary", MENTEE, "kind of reminder I don't know"),
-    (RESUME_KIND_ACTION, "999:meeting_prep", MENTEE, "no longer exists"),
+    (RESUME_KIND_ACTION_PREFIX + "weekly_summary", "PAIR:weekly_summary", MENTEE, "kind of reminder I don't know"),
+    (RESUME_KIND_ACTION_PREFIX + "meeting_prep", "999:meeting_prep", MENTEE, "no longer exists"),
 ])
 def test_bad_button_values_get_an_ephemeral_answer_and_change_nothing(slack, fake_slack, engine, pair, action_id,
                                                                       value, user, expected):
@@ -201,7 +202,7 @@ def test_bad_button_values_get_an_ephemeral_answer_and_change_nothing(slack, fak
 def test_a_home_tab_press_that_fails_is_answered_in_the_bots_dm(slack, fake_slack, pair):
     slack.interaction({
         "type": "block_actions", "user": {"id": OTHER},
-        "actions": [{"type": "button", "action_id": RESUME_KIND_ACTION, "block_id": "b",
+        "actions": [{"type": "button", "action_id": RESUME_KIND_ACTION_PREFIX + "meeting_prep", "block_id": "b",
                      "value": f"{pair.id}:meeting_prep"}],
         "container": {"type": "view", "view_id": "VHOME"}, "view": {"id": "VHOME", "type": "home"},
     })
@@ -219,14 +220,36 @@ def test_an_ended_pair_cannot_be_snoozed(slack, fake_slack, engine):
     assert state_of(engine, ended.id) is None
 
 
-def test_without_a_response_url_the_prompt_is_updated_through_the_web_api(slack, fake_slack, pair):
+def _press_without_response_url(slack, pair: Pair, user: str, channel: str, ts: str) -> None:
     slack.interaction({
-        "type": "block_actions", "user": {"id": MENTEE},
+        "type": "block_actions", "user": {"id": user},
         "actions": [{"type": "button", "action_id": SNOOZE_ACTION, "block_id": "b", "value": str(pair.id)}],
-        "channel": {"id": PROMPT_CHANNEL},
-        "container": {"type": "message", "channel_id": PROMPT_CHANNEL, "message_ts": PROMPT_TS},
-        "message": {"ts": PROMPT_TS, "text": "How is it going?", "blocks": []},
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": ts},
+        "message": {"ts": ts, "text": "How is it going?", "blocks": []},
     })
+
+
+def _record_prompt(engine, pair: Pair, recipient: str, channel: str, ts: str) -> None:
+    with Session(engine) as session:
+        session.add(Nudge(key=f"how:{recipient}", pair_id=pair.id, recipient=recipient,
+                          kind=NudgeKind.HOW_IS_IT_GOING, period="2026-W47", status="sent", channel=channel, ts=ts))
+        session.commit()
+
+
+def test_without_a_response_url_the_prompt_is_updated_through_the_web_api(slack, fake_slack, engine, pair):
+    _record_prompt(engine, pair, MENTEE, PROMPT_CHANNEL, PROMPT_TS)
+    _press_without_response_url(slack, pair, MENTEE, PROMPT_CHANNEL, PROMPT_TS)
     [update] = fake_slack.calls_to("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (PROMPT_CHANNEL, PROMPT_TS)
-    assert "remind you again" in update.params["text"]
+    assert "I'll ask again on" in update.params["text"]
+
+
+def test_a_press_naming_another_members_prompt_does_not_update_it(slack, fake_slack, engine, pair):
+    _record_prompt(engine, pair, MENTOR, "DMENTOR1", PROMPT_TS)
+    _press_without_response_url(slack, pair, MENTEE, "DMENTOR1", PROMPT_TS)
+    assert fake_slack.calls_to("chat.update") == []
+    with Session(engine) as session:
+        assert session.exec(select(Nudge)).one().answered_at is None
+    [told] = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == MENTEE]
+    assert "I'll ask again on" in told.params["text"]

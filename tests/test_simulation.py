@@ -225,6 +225,13 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
     mentor_prompts = [r for r in rows if r.pair_id == quiet_pair and r.recipient == pairs[quiet_pair].mentor_id
                       and r.kind == NudgeKind.HOW_IS_IT_GOING]
     assert len(mentor_prompts) > 3  # the mentor answers, so keeps being asked
+    # The mentor presses "Not yet" on each prompt: at most one reminder per press, three days or more after it.
+    reminders = [r for r in rows if r.pair_id == quiet_pair and r.kind == NudgeKind.SNOOZE_REMINDER]
+    assert reminders
+    presses = [p.sent_at for p in mentor_prompts]
+    answered = [max(at for at in presses if at < r.sent_at) for r in reminders]
+    assert len(set(answered)) == len(answered)
+    assert all(r.sent_at - at >= timedelta(days=3) for r, at in zip(reminders, answered, strict=True))
 
     # Diligent pairs are never told they drift, and every kind of nudge was exercised.
     diligent = [pid for pid, plan in by_id.items() if plan.behaviour == "diligent"]

@@ -193,3 +193,16 @@ def test_a_member_who_left_since_last_week_is_found_by_the_sweep_and_their_pair_
     assert "UCRASHM04" in coordinator_notices(fake_slack)[0]["text"]
     services.sweep.run(now=NOW + timedelta(days=8, minutes=1))
     assert len(coordinator_notices(fake_slack)) == 1, "coordinators are told once"
+
+
+def test_slacks_per_conversation_limit_rests_only_that_conversation(services, program, fake_slack):
+    due = services.sweep.run(now=NOW, dry_run=True).due
+    target = next(n.channel for n in due if n.channel)  # a pair's group DM
+    fake_slack.rate_limit(target, retry_after=1, times=2)
+    result = services.sweep.run(now=NOW)
+    calls = fake_slack.calls_to("chat.postMessage")
+    limited = [c for c in calls if fake_slack.conversation(c.params) == target]
+    assert len(limited) == 3, "refused twice, then kept"
+    assert all(b.at - a.at >= 1 for a, b in zip(limited, limited[1:], strict=False)), "Retry-After was respected"
+    assert len(calls) - len(limited) == len(program) - 1, "no other conversation was refused"
+    assert sorted(result.sent) == sorted(program)

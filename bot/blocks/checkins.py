@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.blocks import (
@@ -52,6 +52,7 @@ KIND_LABELS = {
     NudgeKind.DRIFT: "“it's been a while” reminders",
     NudgeKind.WINDING_UP: "winding-up prompts",
     NudgeKind.PROMPTS_PAUSED: "“prompts paused” notices",
+    NudgeKind.SNOOZE_REMINDER: "“remind me in 3 days” reminders",
 }
 # Room left in a modal for goal selects after the fixed fields and notes.
 MAX_GOALS_IN_MODAL = MAX_VIEW_BLOCKS - 10
@@ -153,10 +154,12 @@ def build_checkin_logged_prompt(met_on: date) -> Reply:
     return build_prompt_done(f":white_check_mark: You logged a meeting on {met_on.isoformat()}. Thank you!")
 
 
-def build_snoozed_prompt(until: str, *, already: bool) -> Reply:
+def build_snoozed_prompt(asks_at: datetime, *, already: bool) -> Reply:
+    """`asks_at`: when the snooze reminder is first due, in the presser's own zone."""
+    when = f"on {asks_at:%A} ({asks_at.day} {asks_at:%B})"
     if already:
-        return build_prompt_done(f":zzz: Already snoozed — I'll ask again after {until}.")
-    return build_prompt_done(f":zzz: Okay, I'll remind you again after {until}.")
+        return build_prompt_done(f":zzz: Already snoozed — I'll ask again {when}.")
+    return build_prompt_done(f":zzz: Okay, not yet — I'll ask again {when}.")
 
 
 def build_help_sent_prompt(*, told: int, already: bool) -> Reply:

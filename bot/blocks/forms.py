@@ -126,12 +126,14 @@ def checkin_errors(form: CheckinForm, *, today: date, started_on: date) -> Field
 class AgreementForm:
     texts: dict[str, str]  # AgreementFields name -> what was typed (stripped)
     ends_on: PickedDate
+    complete: bool = True  # Slack sends every input's state, empty or not; a form without them is not ours
 
 
 def read_agreement_form(values: Values) -> AgreementForm:
     return AgreementForm(
         texts={name: _text(values, block_id, ids.INPUT_ACTION) for block_id, name in FIELD_OF_BLOCK.items()},
         ends_on=_date(values, ids.AGREEMENT_ENDS_ON_BLOCK, ids.INPUT_ACTION),
+        complete=all(block_id in values for block_id in FIELD_OF_BLOCK),
     )
 
 
@@ -140,6 +142,10 @@ def agreement_errors(form: AgreementForm) -> tuple[FieldErrors, int | None]:
 
     The end date is checked by the service, against the pair's own.
     """
+    if not form.complete:
+        # Saving it would blank the agreement.
+        return {ids.AGREEMENT_CADENCE_BLOCK: "This form came back incomplete, so I saved nothing. Close it and "
+                                             "open the agreement again."}, None
     errors: FieldErrors = {}
     for block_id, name in FIELD_OF_BLOCK.items():
         if len(form.texts[name]) > MAX_LENGTH_OF_BLOCK[block_id]:

@@ -24,7 +24,7 @@ from bot.blocks.ids import (
     CHECKIN_OPEN_ACTION,
     HOME_PAIR_ACTIONS_BLOCK_PREFIX,
     HOME_RESUME_KINDS_BLOCK_PREFIX,
-    RESUME_KIND_ACTION,
+    RESUME_KIND_ACTION_PREFIX,
     RESUME_PROMPTS_ACTION,
 )
 from bot.domain.figures import RATING_WINDOW_DAYS, ProgramFigures
@@ -109,8 +109,8 @@ def _pair_blocks(pair: HomePair, today: date) -> list[Block]:
         blocks.append(context("You stopped: " + ", ".join(kind_label(k) for k in pair.stopped_kinds)))
         blocks.append(actions(
             f"{HOME_RESUME_KINDS_BLOCK_PREFIX}{pair.pair_id}",
-            *[button(f"Resume {kind_label(k)}", RESUME_KIND_ACTION, f"{pair.pair_id}:{k}") for k in
-              pair.stopped_kinds[:25]],
+            *[button(f"Resume {kind_label(k)}", RESUME_KIND_ACTION_PREFIX + k, f"{pair.pair_id}:{k}")
+              for k in dict.fromkeys(pair.stopped_kinds[:25])],
         ))
     if pair.recent:
         entries = []

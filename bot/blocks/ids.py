@@ -6,7 +6,7 @@ CHECKIN_OPEN_ACTION = "checkin_open"
 SNOOZE_ACTION = "prompt_snooze"
 HELP_ACTION = "prompt_help"
 STOP_KIND_ACTION = "prompt_stop_kind"  # value "pair_id:kind"
-RESUME_KIND_ACTION = "home_resume_kind"  # value "pair_id:kind"
+RESUME_KIND_ACTION_PREFIX = "home_resume_kind_"  # + the kind (ids are unique within a block); value "pair_id:kind"
 RESUME_PROMPTS_ACTION = "prompts_resume"
 PICK_PAIR_ACTION = "pick_pair"
 
@@ -35,7 +35,9 @@ HOME_RESUME_KINDS_BLOCK_PREFIX = "home_resume_"  # + pair id
 # Pair lifecycle (engineer A)
 PAIRS_PAGE_ACTION = "pairs_page"  # value: the page number to show
 CLOSING_REFLECTION_ACTION = "closing_reflection_open"
-CLOSURE_REASON_ACTION = "closure_reason"  # value "pair_id:reason" (a ClosureReason)
+# One button per closure reason, each with its own action id (Slack refuses repeated action ids in a block):
+# CLOSURE_REASON_ACTION_PREFIX + the reason; value "pair_id:reason" (a ClosureReason). Handlers match the prefix.
+CLOSURE_REASON_ACTION_PREFIX = "closure_reason_"
 CLOSING_REFLECTION_VIEW = "closing_reflection_modal"
 # Input blocks of the agreement modal (each input's action id is INPUT_ACTION)
 INPUT_ACTION = "value"

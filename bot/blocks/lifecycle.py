@@ -25,7 +25,7 @@ from bot.blocks import (
 from bot.blocks.ids import (
     CLOSING_REFLECTION_ACTION,
     CLOSING_REFLECTION_VIEW,
-    CLOSURE_REASON_ACTION,
+    CLOSURE_REASON_ACTION_PREFIX,
     INPUT_ACTION,
     PAIRS_PAGE_ACTION,
     REFLECTION_TEXT_BLOCK,
@@ -298,8 +298,8 @@ def build_closure_reason_request(*, pair_id: int, mentor_id: str, mentee_id: str
     blocks = [
         section(f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?"),
         actions(f"closure_{pair_id}", *[
-            button(label, CLOSURE_REASON_ACTION, f"{pair_id}:{reason.value}") for reason, label in
-            CLOSURE_LABELS.items()
+            button(label, CLOSURE_REASON_ACTION_PREFIX + reason.value, f"{pair_id}:{reason.value}")
+            for reason, label in CLOSURE_LABELS.items()
         ]),
     ]
     return Reply(text=f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?",

@@ -72,6 +72,9 @@ def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
         since = f"since {facts.last_met_on:%b %-d}" if facts.last_met_on else "yet"
         return (f":wave: How is it going with {mention(partner)}? I haven't seen a check-in {since}. "
                 "If you met, log it; if not, a short message to your partner goes a long way.")
+    if kind == NudgeKind.SNOOZE_REMINDER:
+        return (f":wave: You asked me to check back in three days — how is it going with {mention(partner)}? "
+                "If you met, log it; if not, now is a good moment to suggest a date.")
     if kind == NudgeKind.MEETING_PREP:
         when = f"{facts.next_meeting_on:%A, %b %-d}" if facts.next_meeting_on else "soon"
         if nudge.role == "mentor":

@@ -20,6 +20,10 @@ MAX_END_YEARS = 2
 MAX_GOAL_TEXT = 500
 MAX_MEASURE_TEXT = 500
 MAX_GOAL_NUMBER = 999
+# Slack documents no limit of its own for a slash command's text: it is what was typed in the message box,
+# and Slack keeps at most 40,000 characters of a message (its 2018 change "truncating really long
+# messages"). Longer text cannot come from Slack, so it is refused before it is split into words.
+MAX_COMMAND_TEXT = 40_000
 DEFAULT_PAUSE_DAYS = 14
 
 USAGE = {
@@ -455,6 +459,9 @@ def _usage_for(text: str) -> str:
 
 def parse_command(text: str, *, today: date) -> Command:
     """Return the command `text` asks for; raise UsageError when it does not make one."""
+    if len(text) > MAX_COMMAND_TEXT:
+        raise UsageError(f"That command is {len(text):,} characters long; Slack sends at most "
+                         f"{MAX_COMMAND_TEXT:,}, so I didn't read it.", USAGE["help"])
     tokens = tokenize(text, _usage_for(text))
     if not tokens:
         return Help()

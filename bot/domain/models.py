@@ -51,6 +51,7 @@ class NudgeKind(StrEnum):
     WINDING_UP = "winding_up"
     WEEKLY_SUMMARY = "weekly_summary"
     PROMPTS_PAUSED = "prompts_paused"
+    SNOOZE_REMINDER = "snooze_reminder"
 
 
 class NudgeStatus(StrEnum):
@@ -240,3 +241,13 @@ class WorkspaceFlag(SQLModel, table=True):
     value: str = Field(default="", max_length=255)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(default="", max_length=32)
+
+
+class SeenRequest(SQLModel, table=True):
+    """A signed request already acted on: the same signature again within Slack's window is a replay."""
+
+    __tablename__ = "seen_request"
+
+    signature: str = Field(primary_key=True, max_length=80)
+    # The timestamp Slack signed; the row can go once the signature would be refused as too old anyway.
+    signed_at: datetime = Field(index=True)

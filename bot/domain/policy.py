@@ -17,6 +17,11 @@ Decisions, in one place:
   that person gets no personal DMs for that pair (group messages continue) and the pair counts as at risk.
 - Snoozed members get nothing for that pair, and the pair's group DM waits too; a kind a member stopped is
   not sent to them (nor to their pair's group DM).
+- "Remind me in 3 days" is kept: once the snooze runs out, at the first working hour in the presser's zone
+  three days on, the presser gets the "how is it going?" prompt again (a snooze reminder), once per press, and
+  not if the pair logged a meeting on or after the day of the press, a new cadence period began meanwhile (its
+  own prompt asks), the pair is paused or ended, or the presser stopped either kind. It obeys the caps like any
+  nudge and lapses GRACE_DAYS after its first day.
 - Every nudge has a window of local dates; a nudge that could not go out in its window (weekend, caps) lapses.
 """
 
@@ -25,7 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from operator import attrgetter
 from typing import Protocol
@@ -46,6 +51,8 @@ GOAL_OVERDUE_WINDOW = 14
 AGREEMENT_AFTER_DAYS = 7
 DIRECTION_AFTER_DAYS = 21
 WINDING_UP_BEFORE_DAYS = 14
+SNOOZE_DAYS = 3  # "Not yet — remind me in 3 days"
+SNOOZE_FOR = timedelta(days=SNOOZE_DAYS)
 
 # Most important first: what keeps a pair from failing beats what merely helps it along.
 PRIORITY: tuple[NudgeKind, ...] = (
@@ -56,6 +63,7 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.WINDING_UP,
     NudgeKind.MEETING_PREP,
     NudgeKind.HOW_IS_IT_GOING,
+    NudgeKind.SNOOZE_REMINDER,
     NudgeKind.REFLECTION,
     NudgeKind.GOAL_OVERDUE,
     NudgeKind.GOAL_DUE_SOON,
@@ -66,6 +74,7 @@ _RANK = {kind: rank for rank, kind in enumerate(PRIORITY)}
 _RANK_AT_RISK, _RANK_PROMPTS_PAUSED, _RANK_MEETING_PREP, _RANK_HOW_IS_IT_GOING, _RANK_REFLECTION = (
     _RANK[kind] for kind in (NudgeKind.AT_RISK, NudgeKind.PROMPTS_PAUSED, NudgeKind.MEETING_PREP,
                              NudgeKind.HOW_IS_IT_GOING, NudgeKind.REFLECTION))
+_RANK_SNOOZE_REMINDER = _RANK[NudgeKind.SNOOZE_REMINDER]
 
 
 # The snapshot's many small records (PairSnapshot … DueNudge) are slotted and not frozen: a sweep builds hundreds
@@ -241,6 +250,22 @@ def previous_working_day(day: date) -> date:
     return day
 
 
+def first_working_moment(at: datetime, zone: tzinfo) -> datetime:
+    """Return `at` in `zone` if it is within working hours there, else the start of the next working hours."""
+    local = at.astimezone(zone)
+    if is_within_working_hours(local):
+        return local
+    day = local.date()
+    if not (is_working_day(day) and local.time() < WORK_START):
+        day = next_working_day(day)
+    return datetime.combine(day, WORK_START, tzinfo=zone)
+
+
+def snooze_reminder_at(snoozed_until: datetime, zone: tzinfo) -> datetime:
+    """Return when the reminder of a snooze that runs until `snoozed_until` is first due, in the presser's zone."""
+    return first_working_moment(snoozed_until, zone)
+
+
 def iso_week(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
@@ -403,6 +428,12 @@ def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: l
                 append(DueNudge(nudge_key(pair_id, person, NudgeKind.HOW_IS_IT_GOING, f"{since}-{silent // cadence}"),
                                 pair_id, person, NudgeKind.HOW_IS_IT_GOING, role, local, None, None, (person,),
                                 _RANK_HOW_IS_IT_GOING))
+        snoozed_until = member.snoozed_until
+        if snoozed_until is not None and snoozed_until <= now:
+            reminder = _snooze_reminder(pair_id, person, role, local, today, snoozed_until, anchor_day, cadence,
+                                        held)
+            if reminder is not None:
+                append(reminder)
         if last_met is not None:
             meeting = facts.next_meeting_on
             # From the working day before the meeting up to the day before it.
@@ -457,6 +488,28 @@ def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: l
         if (today_c - anchor_day).days >= AT_RISK_FACTOR * cadence:
             append(DueNudge(nudge_key(pair_id, coordinator, NudgeKind.AT_RISK, since), pair_id, coordinator,
                             NudgeKind.AT_RISK, "coordinator", local_c, rank=_RANK_AT_RISK))
+
+
+def _snooze_reminder(pair_id: int, person: str, role: str, local: datetime, today: date, snoozed_until: datetime,
+                     anchor_day: date, cadence: int, held: frozenset[str]) -> DueNudge | None:
+    """The reminder a snooze promised, if it is due now (`local`: the presser's time, within working hours).
+
+    Not when the pair met on or after the day of the press (the silence's anchor moved), nor once a new cadence
+    period began since the press: that period's own "how is it going?" asks instead, and asking twice is spam.
+    """
+    if NudgeKind.SNOOZE_REMINDER in held or NudgeKind.HOW_IS_IT_GOING in held:
+        return None
+    zone = local.tzinfo or UTC
+    pressed_on = (snoozed_until - SNOOZE_FOR).astimezone(zone).date()
+    if anchor_day >= pressed_on or (today - anchor_day).days // cadence != (pressed_on - anchor_day).days // cadence:
+        return None
+    first_day = snooze_reminder_at(snoozed_until, zone).date()
+    if not first_day <= today <= first_day + _GRACE:
+        return None
+    # The snooze's end identifies the press: a later press is a new period, a second sweep the same one.
+    return DueNudge(nudge_key(pair_id, person, NudgeKind.SNOOZE_REMINDER, f"until{int(snoozed_until.timestamp())}"),
+                    pair_id, person, NudgeKind.SNOOZE_REMINDER, role, local, None, None, (person,),
+                    _RANK_SNOOZE_REMINDER)
 
 
 def _summary_candidates(state: ProgramState, now: datetime) -> list[DueNudge]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,6 +23,7 @@ from bot.blocks.checkins import (
     kind_label,
 )
 from bot.blocks.forms import CheckinForm, checkin_errors, goal_block_id
+from bot.blocks.refs import BadPairRef, PairRef, id_from_text
 from bot.domain import pairs
 from bot.domain.models import (
     CheckIn,
@@ -39,6 +39,7 @@ from bot.domain.models import (
     PrivateNote,
 )
 from bot.domain.pairs import is_member, partner_of, zone_of
+from bot.domain.policy import SNOOZE_FOR, snooze_reminder_at
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
@@ -49,7 +50,6 @@ from bot.store import get_pair
 
 logger = logging.getLogger(__name__)
 
-SNOOZE_FOR = timedelta(days=3)
 # A second "I could use some help" within this window does not ping the coordinators again.
 HELP_REPEAT_WINDOW = timedelta(hours=24)
 STOPPABLE_KINDS = frozenset(NudgeKind) - {NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK}
@@ -78,47 +78,42 @@ class CheckinResult:
     saved: SavedCheckin | None = None
 
 
-@dataclass(frozen=True)
-class ModalSource:
-    """Where the modal was opened from: the pair, and the prompt message to update once saved."""
-
-    pair_id: int
-    channel: str | None = None
-    ts: str | None = None
-
-    def encode(self) -> str:
-        if self.channel and self.ts:
-            return json.dumps({"pair": self.pair_id, "channel": self.channel, "ts": self.ts})
-        return str(self.pair_id)
-
-
 def parse_pair_value(value: str | None) -> int:
     """Return the pair id carried by a button, or refuse clearly."""
-    text = (value or "").strip()
-    if not text.isdigit():
+    ref = _button_ref(value)
+    if ref.rest:
         raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.")
-    return int(text)
+    return ref.pair_id
+
+
+def _button_ref(value: str | None) -> PairRef:
+    try:
+        return PairRef.from_value(value)
+    except BadPairRef:
+        raise UserError("That button doesn't point at a pair I know. Try `/mentoring pairs` instead.") from None
 
 
 def parse_pair_kind_value(value: str | None) -> tuple[int, str]:
     """Return (pair id, nudge kind) from a "pair_id:kind" button value, or refuse clearly."""
-    pair_text, _, kind = (value or "").partition(":")
-    pair_id = parse_pair_value(pair_text)
+    ref = _button_ref(value)
+    pair_id, kind = ref.pair_id, ref.rest
     if kind not in STOPPABLE_KINDS:
         raise UserError("That button names a kind of reminder I don't know, so I changed nothing.")
     return pair_id, kind
 
 
-def parse_modal_source(private_metadata: str | None) -> ModalSource:
-    text = (private_metadata or "").strip()
-    if text.isdigit():
-        return ModalSource(pair_id=int(text))
+def parse_modal_source(private_metadata: object) -> PairRef:
+    """Return the pair a check-in modal is for, and the prompt it was opened from."""
     try:
-        data = json.loads(text)
-        return ModalSource(pair_id=int(data["pair"]), channel=str(data["channel"]), ts=str(data["ts"]))
-    except (ValueError, KeyError, TypeError) as error:
+        return PairRef.from_metadata(private_metadata)
+    except BadPairRef:
         raise UserError("This check-in form is out of date. Close it and start again from "
-                        "`/mentoring checkin`.") from error
+                        "`/mentoring checkin`.") from None
+
+
+def _own_conversations(pair: Pair, actor: str) -> tuple[str, ...]:
+    """Return the ledger recipients whose messages `actor` sees: their own DMs, and the pair's conversation."""
+    return (actor, pair.channel_id) if pair.channel_id else (actor,)
 
 
 class CheckinService:
@@ -147,8 +142,9 @@ class CheckinService:
         return pair
 
     def _answered(self, session: Session, pair: Pair, actor: str, now: datetime,
-                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> None:
-        """Record that `actor` responded for this pair (any press or check-in counts).
+                  channel: str | None, ts: str | None, *, state: MemberState | None = None) -> bool:
+        """Record that `actor` responded for this pair (any press or check-in counts); tell whether message
+        `ts` in `channel` is one of the pair's prompts to `actor` or their pair's conversation.
 
         Args:
             state: `actor`'s member state when the caller already loaded it (saves a query per press).
@@ -158,7 +154,23 @@ class CheckinService:
         store.record_response(state, now)
         session.add(state)
         if channel and ts:
-            store.mark_nudge_answered(channel, ts, now, session=session)
+            return store.mark_nudge_answered(channel, ts, now, pair_id=pair.id or 0,
+                                             recipients=_own_conversations(pair, actor), session=session)
+        return False
+
+    def is_own_prompt(self, *, actor: str, value: str, channel: str, ts: str) -> bool:
+        """Tell whether message `ts` in `channel` is a prompt of the pair in `value` sent to `actor` or their
+        pair's conversation: the only message a press without a response_url may have changed."""
+        try:
+            pair_id = _button_ref(value).pair_id
+        except UserError:
+            return False
+        with self.ctx.session() as session:
+            pair = get_pair(pair_id, session=session)
+            if pair is None or not is_member(pair, actor):
+                return False
+            return bool(store.prompts_in_message(channel, ts, pair_id=pair_id,
+                                                 recipients=_own_conversations(pair, actor), session=session))
 
     def _refresh_home(self, user_id: str) -> None:
         # A stale Home is a cosmetic problem; the change itself is already saved.
@@ -181,9 +193,10 @@ class CheckinService:
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)
-            self._answered(session, pair, actor, now, source_channel, source_ts)
+            own = self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
-        source = ModalSource(pair_id=pair_id, channel=source_channel, ts=source_ts)
+        # Only the presser's own prompt is marked done once the check-in is saved.
+        source = PairRef(pair_id=pair_id, channel=source_channel if own else None, ts=source_ts if own else None)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
                                    today=today, goals=goals)
         self.ctx.gateway.open_view(trigger_id, view)
@@ -198,7 +211,10 @@ class CheckinService:
             errors = checkin_errors(form, today=today, started_on=pair.started_on)
             progress: list[tuple[Goal, str]] = []
             for goal_key, choice in form.progress.items():
-                goal = session.get(Goal, int(goal_key)) if goal_key.isascii() and goal_key.isdigit() else None
+                try:
+                    goal = session.get(Goal, id_from_text(goal_key))
+                except BadPairRef:
+                    goal = None
                 if goal is None or goal.pair_id != pair.id:
                     errors[goal_block_id(goal_key)] = "This goal no longer exists. Cancel and open the check-in again."
                 elif goal_block_id(goal_key) not in errors:
@@ -262,7 +278,8 @@ class CheckinService:
 
     # ---- prompt buttons ----------------------------------------------------------------------
     def snooze(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
-        """Hold this pair's prompts to `actor` for three days; a second press does not extend it."""
+        """Hold this pair's prompts to `actor` for three days, then ask again (see the policy's snooze reminder);
+        a second press does not extend it."""
         pair_id = parse_pair_value(value)
         now = self.ctx.now()
         with self.ctx.session() as session:
@@ -271,10 +288,10 @@ class CheckinService:
             already = state.snoozed_until is not None and store.as_utc(state.snoozed_until) > now
             if not already:
                 state.snoozed_until = now + SNOOZE_FOR
-            until = store.as_utc(state.snoozed_until or now).astimezone(self._zone(session, actor, now))
+            asks_at = snooze_reminder_at(store.as_utc(state.snoozed_until or now), self._zone(session, actor, now))
             self._answered(session, pair, actor, now, channel, ts, state=state)
             session.commit()
-        return build_snoozed_prompt(f"{until:%A} {until.day} {until:%B}", already=already)
+        return build_snoozed_prompt(asks_at, already=already)
 
     def request_help(self, *, actor: str, value: str, channel: str | None = None, ts: str | None = None) -> Reply:
         """Tell the coordinators, privately, that this pair could use help — once per day at most."""

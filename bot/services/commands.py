@@ -54,9 +54,15 @@ class CommandService:
     quiet: QuietService
     reports: ReportService
 
-    def _is_coordinator(self, actor: str, now: datetime) -> bool:
+    def _is_coordinator(self, actor: str, now: datetime, *, refuse_unknown: bool = True) -> bool:
+        """Tell whether `actor` is a coordinator; for help, someone Slack will not describe just isn't one."""
         with self.ctx.session() as session:
-            coordinator = self.people.is_coordinator(session, actor, now)
+            try:
+                coordinator = self.people.is_coordinator(session, actor, now)
+            except UserError:
+                if refuse_unknown:
+                    raise
+                return False
             session.commit()  # keep the users.info cache
         return coordinator
 
@@ -68,13 +74,14 @@ class CommandService:
         try:
             command = parse_command(text, today=pairs.today(now))
         except UnknownCommand as problem:
-            return build_help_reply(coordinator=self._is_coordinator(actor, now), problem=problem.message)
+            return build_help_reply(coordinator=self._is_coordinator(actor, now, refuse_unknown=False),
+                                    problem=problem.message)
         except UsageError as problem:
             raise UserError(problem.message, problem.usage) from None
 
         match command:
             case Help():
-                return build_help_reply(coordinator=self._is_coordinator(actor, now))
+                return build_help_reply(coordinator=self._is_coordinator(actor, now, refuse_unknown=False))
             case RegisterPair():
                 return pairs.register_pair(actor=actor, command=command, now=now)
             case ListPairs(page=page):

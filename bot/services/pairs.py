@@ -24,6 +24,7 @@ from bot.blocks.lifecycle import (
     notice,
     page_count,
 )
+from bot.blocks.refs import BadPairRef, PairRef
 from bot.domain import pairs
 from bot.domain.commands import (
     USAGE,
@@ -53,10 +54,10 @@ MAX_GOALS_PER_PAIR = 50
 
 def parse_pair_id(value: str | None) -> int:
     """Return the pair id carried in a button value or a modal's private metadata."""
-    head = (value or "").split(":", 1)[0]
-    if not head.isascii() or not head.isdigit() or len(head) > 12:
-        raise UserError("That button or form no longer points at a pair. Run the command again.")
-    return int(head)
+    try:
+        return PairRef.from_value(value).pair_id
+    except BadPairRef:
+        raise UserError("That button or form no longer points at a pair. Run the command again.") from None
 
 
 class PairService:

@@ -7,9 +7,17 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.domain.models import Person
+from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
+from bot.services.errors import UserError
+from bot.store.upsert import insert_if_absent
 
 INFO_MAX_AGE = timedelta(days=7)
+# users.info errors that mean Slack will not tell us who is asking: a guest we cannot see, someone
+# deactivated while the request was on its way. Not a fault of ours, so the answer says so.
+UNREADABLE_PROFILE_ERRORS = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
+PROFILE_REFUSAL = ("I can't find your Slack profile, so I can't let you do that. If you think you should be "
+                   "able to, ask a workspace admin to check your account.")
 
 
 class PeopleService:
@@ -26,7 +34,9 @@ class PeopleService:
         if stale or refresh:
             info = self.ctx.gateway.user_info(user_id)
             if person is None:
-                person = Person(slack_user_id=user_id)
+                # Two first requests from one person may race here: the second finds the first's row.
+                insert_if_absent(Person.__table__, {"slack_user_id": user_id}, "slack_user_id", on=session)  # type: ignore[attr-defined]
+                person = session.get(Person, user_id) or Person(slack_user_id=user_id)
             person.display_name = info.display_name[:255]
             person.tz = info.tz
             person.is_admin = info.is_admin
@@ -39,9 +49,15 @@ class PeopleService:
         return person
 
     def is_coordinator(self, session: Session, user_id: str, now: datetime) -> bool:
+        """Tell whether `user_id` is a coordinator; refuse (UserError) someone Slack will not describe."""
         if user_id in self.ctx.settings.coordinators:
             return True
-        person = self.get_person(session, user_id, now)
+        try:
+            person = self.get_person(session, user_id, now)
+        except SlackCallFailed as failure:
+            if failure.code in UNREADABLE_PROFILE_ERRORS:
+                raise UserError(PROFILE_REFUSAL) from None
+            raise
         return person.is_admin or person.is_owner
 
     def coordinator_ids(self) -> list[str]:

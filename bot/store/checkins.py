@@ -47,12 +47,26 @@ def set_stopped_kinds(state: MemberState, kinds: list[str]) -> None:
     state.stopped_kinds = ",".join(dict.fromkeys(kinds))
 
 
-def mark_nudge_answered(channel: str, ts: str, now: datetime, *, session: Session) -> None:
-    """Record in the ledger that the nudge shown in message `ts` got an answer."""
-    for nudge in session.exec(select(Nudge).where(Nudge.channel == channel, Nudge.ts == ts)):
+def prompts_in_message(channel: str, ts: str, *, pair_id: int, recipients: tuple[str, ...], session: Session
+                       ) -> list[Nudge]:
+    """Return this pair's nudges shown in message `ts` of `channel` and sent to one of `recipients`.
+
+    A press names its message itself, so only a message we sent this pair, to the presser or the pair's
+    own conversation, counts: never another member's.
+    """
+    return list(session.exec(select(Nudge).where(Nudge.channel == channel, Nudge.ts == ts, Nudge.pair_id == pair_id,
+                                                 Nudge.recipient.in_(recipients))))  # type: ignore[attr-defined]
+
+
+def mark_nudge_answered(channel: str, ts: str, now: datetime, *, pair_id: int, recipients: tuple[str, ...],
+                        session: Session) -> bool:
+    """Record in the ledger that the pair's nudge shown in message `ts` got an answer; False when none is."""
+    nudges = prompts_in_message(channel, ts, pair_id=pair_id, recipients=recipients, session=session)
+    for nudge in nudges:
         if nudge.answered_at is None:
             nudge.answered_at = now
             session.add(nudge)
+    return bool(nudges)
 
 
 def list_open_goals(pair_id: int, *, session: Session) -> list[Goal]:
