@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot.blocks.agreement import FIELD_OF_BLOCK
 from bot.blocks.forms import (
     agreement_errors,
     checkin_errors,
@@ -75,19 +76,24 @@ def test_each_bad_check_in_field_gets_its_own_error(values, block, says):
 
 
 def agreement_values(**texts: str) -> dict:
-    values = {block: {INPUT_ACTION: {"value": text}} for block, text in texts.items()}
+    """Return an agreement modal's values as Slack sends them: every input, empty or not."""
+    values = {block: {INPUT_ACTION: {"type": "plain_text_input", "value": None}} for block in FIELD_OF_BLOCK}
+    values.update({block: {INPUT_ACTION: {"value": text}} for block, text in texts.items()})
     return values
 
 
 def test_the_agreement_names_its_cadence_in_days_and_refuses_what_it_cannot_read():
     errors, days = agreement_errors(read_agreement_form(agreement_values(**{AGREEMENT_CADENCE_BLOCK: "every 2 weeks"})))
     assert (errors, days) == ({}, 14)
-    errors, days = agreement_errors(read_agreement_form({
-        AGREEMENT_CADENCE_BLOCK: {INPUT_ACTION: {"value": "whenever"}},
-        AGREEMENT_WAY_OUT_BLOCK: {INPUT_ACTION: {"value": "x" * 1001}},
-        AGREEMENT_ENDS_ON_BLOCK: {INPUT_ACTION: {"selected_date": "someday"}},
-    }))
+    values = agreement_values(**{AGREEMENT_CADENCE_BLOCK: "whenever", AGREEMENT_WAY_OUT_BLOCK: "x" * 1001})
+    values[AGREEMENT_ENDS_ON_BLOCK] = {INPUT_ACTION: {"selected_date": "someday"}}
+    errors, days = agreement_errors(read_agreement_form(values))
     assert days is None and set(errors) == {AGREEMENT_CADENCE_BLOCK, AGREEMENT_WAY_OUT_BLOCK, AGREEMENT_ENDS_ON_BLOCK}
+
+
+def test_an_agreement_form_missing_its_inputs_saves_nothing():
+    errors, days = agreement_errors(read_agreement_form({AGREEMENT_CADENCE_BLOCK: {INPUT_ACTION: {"value": "weekly"}}}))
+    assert days is None and "incomplete" in errors[AGREEMENT_CADENCE_BLOCK]
 
 
 @pytest.mark.parametrize(("text", "says"), [("   ", "Write a few words"), ("x" * 3001, "Keep it to")])

@@ -64,17 +64,35 @@ def _stop_only(pair_id: int, kind: str) -> Block:
 GOAL_LISTING_KINDS = frozenset({NudgeKind.MEETING_PREP, NudgeKind.WINDING_UP})
 
 
+# Messages that say the same whatever the pair's dates: {partner} is the other member, {both} the two.
+_MEMBER_TEXTS = {
+    NudgeKind.SNOOZE_REMINDER: ":wave: You asked me to check back in three days — how is it going with {partner}? "
+    "If you met, log it; if not, now is a good moment to suggest a date.",
+    NudgeKind.REFLECTION: ":thought_balloon: You met {partner} yesterday. Take five minutes to reflect: what did "
+    "you learn, and what are your next steps before you meet again?",
+    NudgeKind.PROMPTS_PAUSED: ":zipper_mouth_face: I've asked three times how it's going with {partner} and heard "
+    "nothing, so I've paused these prompts. Press *Resume* when you'd like them back. "
+    "Your coordinator can see that this pair may need a hand.",
+}
+_GROUP_TEXTS = {
+    NudgeKind.AGREEMENT_PROMPT: ":handshake: {both}, it's been a week and you haven't set your agreement yet: how "
+    "often you meet, who sets meetings up, confidentiality, off-limits topics, how you'll measure success and "
+    "the way out. `/mentoring agreement` opens it.",
+    NudgeKind.DIRECTION_PROMPT: ":compass: {both}, three weeks in — time to set direction. Agree two or three "
+    "goals, each with a success measure and a date: `/mentoring goal add <text> by YYYY-MM-DD measure <text>`.",
+}
+
+
 def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
     pair = facts.pair
     partner = pair.mentee_id if nudge.recipient == pair.mentor_id else pair.mentor_id
     kind = nudge.kind
+    if kind in _MEMBER_TEXTS:
+        return _MEMBER_TEXTS[kind].format(partner=mention(partner))
     if kind == NudgeKind.HOW_IS_IT_GOING:
         since = f"since {facts.last_met_on:%b %-d}" if facts.last_met_on else "yet"
         return (f":wave: How is it going with {mention(partner)}? I haven't seen a check-in {since}. "
                 "If you met, log it; if not, a short message to your partner goes a long way.")
-    if kind == NudgeKind.SNOOZE_REMINDER:
-        return (f":wave: You asked me to check back in three days — how is it going with {mention(partner)}? "
-                "If you met, log it; if not, now is a good moment to suggest a date.")
     if kind == NudgeKind.MEETING_PREP:
         when = f"{facts.next_meeting_on:%A, %b %-d}" if facts.next_meeting_on else "soon"
         if nudge.role == "mentor":
@@ -83,9 +101,6 @@ def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
         goals = _goal_lines(facts.open_goals)
         return (f":spiral_note_pad: You meet {mention(partner)} on {when}. Before you go: what progress "
                 "have you made on the items from last time?" + (f"\nYour open goals:\n{goals}" if goals else ""))
-    if kind == NudgeKind.REFLECTION:
-        return (f":thought_balloon: You met {mention(partner)} yesterday. Take five minutes to reflect: what did "
-                "you learn, and what are your next steps before you meet again?")
     if kind in (NudgeKind.GOAL_DUE_SOON, NudgeKind.GOAL_OVERDUE) and facts.goal is not None:
         goal = facts.goal
         text = escape_mrkdwn(goal.text)
@@ -94,10 +109,6 @@ def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
                     "Bring your progress to your next meeting.")
         return (f":hourglass: Your goal “{text}” was due on {goal.due_on:%b %-d} and is still open. Done? "
                 "Mark it with `/mentoring goal done`. Not yet? Agree a new date with your mentor.")
-    if kind == NudgeKind.PROMPTS_PAUSED:
-        return (f":zipper_mouth_face: I've asked three times how it's going with {mention(partner)} and heard "
-                "nothing, so I've paused these prompts. Press *Resume* when you'd like them back. "
-                "Your coordinator can see that this pair may need a hand.")
     return f"A reminder about your mentoring with {mention(partner)}."
 
 
@@ -105,13 +116,8 @@ def _group_text(nudge: DueNudge, facts: NudgeFacts) -> str:
     pair = facts.pair
     both = f"{mention(pair.mentor_id)} and {mention(pair.mentee_id)}"
     kind = nudge.kind
-    if kind == NudgeKind.AGREEMENT_PROMPT:
-        return (f":handshake: {both}, it's been a week and you haven't set your agreement yet: how often you "
-                "meet, who sets meetings up, confidentiality, off-limits topics, how you'll measure success and "
-                "the way out. `/mentoring agreement` opens it.")
-    if kind == NudgeKind.DIRECTION_PROMPT:
-        return (f":compass: {both}, three weeks in — time to set direction. Agree two or three goals, each with "
-                "a success measure and a date: `/mentoring goal add <text> by YYYY-MM-DD measure <text>`.")
+    if kind in _GROUP_TEXTS:
+        return _GROUP_TEXTS[kind].format(both=both)
     if kind == NudgeKind.DRIFT:
         return (f":hourglass_flowing_sand: {both}, it's been {facts.days_silent} days since your last check-in. "
                 "Pick a date now — even 20 minutes keeps the thread alive.")
