@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
-from bot.blocks.ids import AGREEMENT_VIEW, CHECKIN_OPEN_ACTION, CHECKIN_VIEW, CLOSURE_REASON_ACTION
+from bot.blocks.ids import AGREEMENT_VIEW, CHECKIN_OPEN_ACTION, CHECKIN_VIEW, CLOSURE_REASON_ACTION_PREFIX
 from bot.domain.models import Agreement, CheckIn, Goal, Pair, SeenRequest
 from tests.conftest import MENTEE, MENTOR, OTHER, stamp_head
 from tests.factories import make_pair
@@ -307,7 +307,7 @@ def test_an_unreadable_profile_pressing_a_coordinator_button_is_refused_in_words
     fake_slack.fail("users.info", error=error, times=5)
     payload = {"type": "block_actions", "user": {"id": OTHER, "team_id": TEAM_ID},
                "response_url": fake_slack.response_url + "r",
-               "actions": [{"type": "button", "action_id": CLOSURE_REASON_ACTION, "block_id": "b",
+               "actions": [{"type": "button", "action_id": CLOSURE_REASON_ACTION_PREFIX + "completed", "block_id": "b",
                             "value": f"{seeded_pair}:completed", "action_ts": "1.0"}]}
     assert bot.post(interaction(payload))[0] == 200
     wait_for_responses(fake_slack, 1)
