@@ -8,7 +8,10 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from bot.db import database_status
+from bot.metrics import metrics_response
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -19,20 +22,19 @@ REQUEST_THREADS = 4
 
 
 def build_wsgi_app(app: App, engine: Engine) -> WsgiApp:
-    """Return the WSGI app: Bolt for Slack's requests, `/healthz` for load balancers."""
+    """Return the WSGI app: Bolt for Slack's requests, `/healthz` for load balancers, `/metrics` for Prometheus."""
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            try:
-                with engine.connect() as connection:
-                    connection.execute(text("SELECT 1"))
-                status, body = "200 OK", {"ok": True, "database": "ok"}
-            except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
-                status, body = "503 Service Unavailable", {"ok": False, "database": type(error).__name__}
+            database = database_status(engine)
+            status = "200 OK" if database == "ok" else "503 Service Unavailable"
+            body = {"ok": database == "ok", "database": database}
             payload = json.dumps(body).encode()
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            return metrics_response(start_response)
         return slack(environ, start_response)
 
     return wsgi
