@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -106,7 +107,12 @@ def serve_ops(app: Callable[..., Iterable[bytes]], port: int, host: str = "0.0.0
     from waitress.server import create_server
 
     server = create_server(app, host=host, port=port, threads=2, ident="mentorbot")
-    threading.Thread(target=server.run, name="ops-http", daemon=True).start()
+
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):  # close() from another thread pulls the socket away
+            server.run()
+
+    threading.Thread(target=run, name="ops-http", daemon=True).start()
     return server
 
 

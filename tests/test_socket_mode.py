@@ -254,7 +254,7 @@ def test_a_refresh_requested_disconnect_reconnects_and_loses_or_repeats_nothing(
 
 
 def test_healthz_follows_the_connection_and_the_database(runner, socket_slack, socket_runtime, clock):
-    server = serve_ops(build_ops_app(socket_runtime.engine, runner.watch), _free_port(), host="127.0.0.1")
+    server = serve_ops(build_ops_app(socket_runtime.engine, runner.watch), 0, host="127.0.0.1")
     base = f"http://127.0.0.1:{server.effective_port}"
     try:
         assert health(base) == (200, "open")
@@ -271,7 +271,7 @@ def test_healthz_follows_the_connection_and_the_database(runner, socket_slack, s
 
 def test_healthz_is_503_when_the_database_does_not_answer(runner):
     dead = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/nothing?connect_timeout=2")
-    server = serve_ops(build_ops_app(dead, runner.watch), _free_port(), host="127.0.0.1")
+    server = serve_ops(build_ops_app(dead, runner.watch), 0, host="127.0.0.1")
     try:
         status, body = fetch(f"http://127.0.0.1:{server.effective_port}/healthz")
     finally:
