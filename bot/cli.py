@@ -64,13 +64,16 @@ def cmd_run(_args: argparse.Namespace) -> int:
     logger.info("scheduler started: nudge sweep every %s minute(s)", settings.sweep_minutes)
     try:
         if settings.socket_mode:
-            from bot.socket_mode import AppTokenRefused
+            from bot.socket_mode import AppTokenRefused, SocketModeUnavailable
 
             try:
                 _run_socket_mode(runtime, settings)
             except AppTokenRefused as problem:
                 print(f"mentorbot: {problem}", file=sys.stderr)
                 return 2
+            except SocketModeUnavailable as problem:
+                print(f"mentorbot: {problem}", file=sys.stderr)
+                return 1
         else:
             from bot.http import serve
 
@@ -101,7 +104,12 @@ def _run_socket_mode(runtime, settings: Settings) -> None:  # type: ignore[no-un
         runner.connect()
         logger.info("connected in Socket Mode")
         if settings.metrics_port:
-            ops = serve_ops(build_ops_app(runtime.engine, runner.watch), settings.metrics_port)
+            try:
+                ops = serve_ops(build_ops_app(runtime.engine, runner.watch), settings.metrics_port)
+            except OSError as error:
+                print(f"mentorbot: MENTORBOT_METRICS_PORT {settings.metrics_port} cannot be served "
+                      f"({error.strerror}). Choose a free port, or unset it.", file=sys.stderr)
+                raise SystemExit(2) from None
             logger.info("serving GET /healthz and /metrics on port %s", settings.metrics_port)
         threading.Event().wait()
     finally:
@@ -165,8 +173,12 @@ def _check_app_token(app_token: str, api_url: str) -> int:
     except AppTokenRefused as problem:
         print(f"✗ socket mode: {problem}")
         return 1
-    except (SlackApiError, SlackRequestError, OSError) as error:
-        print(f"✗ socket mode: apps.connections.open at {api_url} failed ({error}). Check SLACK_API_URL.")
+    except SlackApiError as error:
+        print(f"✗ socket mode: apps.connections.open at {api_url} failed ({error.response.get('error')}). "
+              "Check SLACK_API_URL.")
+        return 1
+    except (SlackRequestError, OSError) as error:
+        print(f"✗ socket mode: cannot reach {api_url} ({type(error).__name__}). Check SLACK_API_URL.")
         return 1
     print("✓ socket mode: SLACK_APP_TOKEN opens a connection")
     return 0

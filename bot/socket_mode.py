@@ -41,6 +41,10 @@ class AppTokenRefused(Exception):
                          "then run `mentorbot check`.")
 
 
+class SocketModeUnavailable(Exception):
+    """The first connection could not be opened for a reason other than the token; the message is one line."""
+
+
 def open_connection_url(app_token: str, api_url: str) -> str:
     """One apps.connections.open call: return the WebSocket URL, or raise AppTokenRefused."""
     try:
@@ -102,18 +106,29 @@ def build_ops_app(engine: Engine, watch: ConnectionWatch) -> Callable[..., Itera
     return wsgi
 
 
-def serve_ops(app: Callable[..., Iterable[bytes]], port: int, host: str = "0.0.0.0") -> Any:  # noqa: S104
-    """Serve `app` on a daemon thread; return the waitress server (its `.close()` stops it)."""
-    from waitress.server import create_server
+class OpsServer:
+    """The health and metrics server on a daemon thread."""
 
-    server = create_server(app, host=host, port=port, threads=2, ident="mentorbot")
+    def __init__(self, app: Callable[..., Iterable[bytes]], port: int, host: str) -> None:
+        from waitress.server import create_server
 
-    def run() -> None:
+        self._server: Any = create_server(app, host=host, port=port, threads=2, ident="mentorbot")
+        self.port: int = self._server.effective_port
+        threading.Thread(target=self._run, name="ops-http", daemon=True).start()
+
+    def _run(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # close() from another thread pulls the socket away
-            server.run()
+            self._server.run()
 
-    threading.Thread(target=run, name="ops-http", daemon=True).start()
-    return server
+    def close(self) -> None:
+        # Let the request threads finish before the server's wake-up pipe is closed under them.
+        self._server.task_dispatcher.shutdown(timeout=5)
+        self._server.close()
+
+
+def serve_ops(app: Callable[..., Iterable[bytes]], port: int, host: str = "0.0.0.0") -> OpsServer:  # noqa: S104
+    """Serve `app` on a daemon thread until `.close()`."""
+    return OpsServer(app, port, host)
 
 
 class SocketModeRunner:
@@ -131,10 +146,25 @@ class SocketModeRunner:
         self.handler.client.on_close_listeners.append(self.watch.lost)
 
     def connect(self) -> None:
-        """Open the first connection; raise AppTokenRefused when Slack refuses the app token."""
+        """Open the first connection; raise AppTokenRefused when Slack refuses the app token, else
+        SocketModeUnavailable when it cannot be opened."""
+        from slack_sdk.errors import SlackRequestError
+
         client = self.handler.client
-        client.wss_uri = open_connection_url(client.app_token, client.web_client.base_url)
-        client.connect()
+        failures: list[Exception] = []
+        client.on_error_listeners.append(failures.append)  # the client reports a failed connect, not raises
+        try:
+            client.wss_uri = open_connection_url(client.app_token, client.web_client.base_url)
+            client.connect()
+        except (SlackApiError, SlackRequestError, OSError) as error:
+            failures.append(error)
+        finally:
+            client.on_error_listeners.remove(failures.append)
+        if not client.is_connected():
+            error = failures[0] if failures else None
+            code = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            raise SocketModeUnavailable(f"cannot open the Socket Mode connection ({code}). Check SLACK_API_URL "
+                                        "and the network, then run `mentorbot check`.")
 
     def close(self) -> None:
         self.handler.close()

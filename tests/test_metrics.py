@@ -26,7 +26,7 @@ from tests.slack_requests import command_body, signed_headers
 @pytest.fixture
 def base_url(runtime) -> Iterator[str]:
     server = serve_ops(build_wsgi_app(runtime.app, runtime.engine), 0, host="127.0.0.1")
-    yield f"http://127.0.0.1:{server.effective_port}"
+    yield f"http://127.0.0.1:{server.port}"
     server.close()
 
 
