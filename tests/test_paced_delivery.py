@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlmodel import Session, select
 
 from bench.dataset import NOW, build_due_program
@@ -188,6 +188,28 @@ def test_a_long_rest_renews_the_sweep_lease_and_later_claims_carry_the_time_they
         assert max(leases) - NOW < CLAIM_LEASE
     refused_key = key_of(fake_slack.calls_to(POST)[0])
     assert aware(ledger(engine)[refused_key].claimed_at) >= NOW + timedelta(seconds=150)
+
+
+def test_a_sweep_that_lost_its_lease_starts_nothing_more(services, engine, fake_slack, clock):
+    seed(engine, 2, 1)
+    fake_slack.fail(POST, status=429, retry_after=150)  # the only conversation rests while the lease is lost
+
+    def lose_the_lease() -> None:
+        with Session(engine) as session:
+            if is_postgres():  # the lock's connection is cut, as a failing network would
+                session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                                     " AND objid = :low"), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF})
+            else:  # another instance took the lease over
+                session.execute(update(WorkspaceFlag).where(WorkspaceFlag.name == flags.SWEEP_LEASE)
+                                .values(updated_by="another", updated_at=NOW + timedelta(hours=1)))
+            session.commit()
+        clock.on_wait = lambda: None
+
+    clock.on_wait = lose_the_lease
+    result = services.nudges.sweep(now=NOW)
+    assert result.stopped is not None and "lease was lost" in result.stopped
+    assert len(fake_slack.calls_to(POST)) == 1 and not fake_slack.posted()
+    assert not ledger(engine), "nothing left claimed"
 
 
 def test_posts_to_different_conversations_overlap_once_slack_has_answered_one(services, engine, fake_slack):

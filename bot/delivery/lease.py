@@ -27,7 +27,7 @@ from functools import cache
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.store import flags
@@ -74,7 +74,7 @@ class _AdvisoryLease:
                 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
                 " AND pid = pg_backend_pid() AND classid = :high AND objid = :low AND objsubid = 1)"
             ), {"high": SWEEP_LOCK_KEY >> 32, "low": SWEEP_LOCK_KEY & 0xFFFFFFFF}).scalar()
-        except DBAPIError:
+        except SQLAlchemyError:
             return False  # the connection is gone, and the lock with it
         return bool(held)
 
@@ -98,9 +98,10 @@ def _advisory_lock(engine: Engine) -> Iterator[_AdvisoryLease | None]:
     finally:
         try:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SWEEP_LOCK_KEY})
-        except DBAPIError:
+        except SQLAlchemyError:
             # Never hand a connection that may still hold the lock back to the pool: closing it frees the lock.
-            connection.invalidate()
+            if not connection.invalidated:
+                connection.invalidate()
         connection.close()
 
 
