@@ -259,6 +259,7 @@ class NudgeService:
                     if not holder.renew(claimed_at) and result.stopped is None:
                         # Another sweep may be planning now: start nothing more (the posts in flight finish).
                         result.stopped = "the sweep lease was lost; the rest waits for the next sweep"
+                        logger.warning("sweep at %s: %s", now.isoformat(), result.stopped)
                     renewed_at = claimed_at
                 room = (self.workers if answered and not refusals else 1) - len(in_flight)
                 step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
@@ -339,7 +340,7 @@ class NudgeService:
             channel = self._channel_for(nudge, facts)
             ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key, paced=True)
         except DeliveryInDoubt as doubt:
-            # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
+            # Releasing the claim could send it twice; a later sweep settles it from Slack's history.
             logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
                            doubt, CLAIM_SETTLE_AFTER)
             return "retry"
