@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bot.blocks.nudges import nudge_metadata
-from bot.delivery.lease import SWEEP_LOCK_KEY, is_running, this_host
+from bot.delivery.lease import SWEEP_LOCK_KEY, _AdvisoryLease, is_running, sweep_lease, this_host
 from bot.domain.models import Nudge, NudgeStatus
 from bot.services.nudges import CLAIM_LEASE
 from bot.store import flags
@@ -84,6 +84,15 @@ def test_the_lock_dies_with_its_holders_connection(services, program, engine):
     assert not result.busy and set(result.sent) == program
     with Session(engine) as session:  # and the sweep gave its own lock back
         assert not session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar()
+
+
+@postgres_only
+def test_the_server_notices_within_minutes_when_the_holders_host_vanishes(engine):
+    with sweep_lease(engine, now=NOW, lease=CLAIM_LEASE) as held:
+        assert isinstance(held, _AdvisoryLease)
+        settings = [held.connection.execute(text(f"SHOW tcp_keepalives_{name}")).scalar()
+                    for name in ("idle", "interval", "count")]
+    assert settings == ["60", "10", "3"]
 
 
 def test_a_message_slack_stamped_a_second_before_its_claim_is_found(services, program, fake_slack, engine):

@@ -6,8 +6,8 @@ person a different nudge on one day. So sweeps take turns (which is also why not
 sweeps off the same row, not off the same person).
 
 - PostgreSQL: a session-level advisory lock, held on a connection of its own for the whole sweep. It lives
-  exactly as long as that session: a holder killed outright frees it as soon as the server sees the
-  connection close (at once for a killed process; after TCP keepalive for a host that vanished).
+  exactly as long as that session: a killed holder frees it at once (its connection closes), one whose
+  host vanished within a minute and a half (TCP keepalives on that session).
 - SQLite: a lease row naming its holder's host and process, renewed as the sweep goes. A holder on this
   host whose process no longer runs is taken over at once; one we cannot see (another host, another PID
   namespace) only when the lease runs out.
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # Any fixed number, the same in every instance and not db.MIGRATION_LOCK_KEY.
 SWEEP_LOCK_KEY = 0x6D656E746F7273  # "mentors"
+# The lock's session is declared dead a minute and a half after its host went silent (60 s + 3 × 10 s).
+KEEPALIVES = {"idle": "60", "interval": "10", "count": "3"}
 
 
 class SweepLease(Protocol):
@@ -86,6 +88,14 @@ def _advisory_lock(engine: Engine) -> Iterator[_AdvisoryLease | None]:
     connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": SWEEP_LOCK_KEY}).scalar()
+        if got:
+            # The server frees the lock only once it knows the session is gone; without keepalives of its own,
+            # a holder whose host vanished would keep it for the system's default (two hours and more).
+            connection.execute(text(
+                "SELECT set_config('tcp_keepalives_idle', :idle, false),"
+                " set_config('tcp_keepalives_interval', :interval, false),"
+                " set_config('tcp_keepalives_count', :count, false)"
+            ), KEEPALIVES)
     except BaseException:
         connection.close()
         raise
