@@ -223,9 +223,14 @@ class SlackGateway:
         self._call("views.publish", user_id=user_id, view=view)
 
     def recent_messages(self, channel: str, oldest: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Return the bot-visible messages in `channel` since `oldest`, with their metadata."""
-        data = self._call(
-            "conversations.history", form=True, channel=channel, oldest=oldest, limit=limit,
-            include_all_metadata="true",
-        )
-        return list(data.get("messages", []))
+        """Return the bot-visible messages in `channel` since `oldest`, with their metadata (every page)."""
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            page = {"cursor": cursor} if cursor else {}
+            data = self._call("conversations.history", form=True, channel=channel, oldest=oldest, limit=limit,
+                              include_all_metadata="true", **page)
+            messages.extend(data.get("messages", []))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+            if not data.get("has_more") or not cursor:
+                return messages

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from sqlmodel import Session
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
 from bot.blocks.summary import build_summary_message
+from bot.delivery.lease import SweepLease, sweep_lease
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
 from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
@@ -47,7 +47,6 @@ from bot.services.errors import UserError
 from bot.services.pacing import Pacer
 from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
-from bot.store import flags
 from bot.store import nudges as ledger
 from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs, read_program
 
@@ -57,9 +56,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
-# A claim older than this belongs to a process that died between claiming and recording. It must outlast
-# one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
+# A sweep lease not renewed for this long is free even when its holder cannot be seen to have died (on SQLite,
+# a holder on another host); a live sweep renews it every LEASE_RENEWAL.
 CLAIM_LEASE = timedelta(minutes=10)
+# An open claim older than this, met by a sweep holding the lease, was left by a sweep that died, finished in
+# doubt, or lost the lease: it is settled from Slack's history. Younger ones may still be in flight at a sweep
+# that lost the lease a moment ago (it starts nothing more once it notices, within LEASE_RENEWAL, and a send
+# ends within about two minutes: three attempts of ten seconds, each followed by a history read and retries).
+CLAIM_SETTLE_AFTER = timedelta(minutes=3)
 # A long sweep renews its lease this often, so it never looks dead to another instance.
 LEASE_RENEWAL = timedelta(minutes=1)
 # This many 429s in a row, over any conversations and with no post answered between them, means Slack is
@@ -153,29 +157,13 @@ class NudgeService:
             return self._sweep(now=now, dry_run=False, holder=holder)
 
     @contextmanager
-    def _sweep_lock(self, now: datetime) -> Iterator[str | None]:
-        """Hold the sweep lease for the whole sweep, so one process or thread sweeps at a time.
+    def _sweep_lock(self, now: datetime) -> Iterator[SweepLease | None]:
+        """Hold the sweep lease for the whole sweep, so one sweep runs at a time (bot/delivery/lease.py: how
+        and why); a sweep that died holds it up no longer than its process lives."""
+        with sweep_lease(self.ctx.engine, now=now, lease=CLAIM_LEASE) as lease:
+            yield lease
 
-        The ledger's unique key alone keeps every single nudge exactly-once, but the daily and weekly caps
-        are decided from a snapshot of the ledger: two sweeps planning from different moments could each
-        give the same person a different nudge on one day. A lease row in the database (not PostgreSQL's
-        advisory lock) serialises sweeps on SQLite and PostgreSQL alike; a holder that dies frees it when
-        the lease runs out, the same time after which its open claims are recovered. That is also why not
-        `SKIP LOCKED`: it only keeps two sweeps off the same row, not off the same person. The price: after a
-        crash, sweeping waits up to CLAIM_LEASE, which a dead sweep's claims must wait for anyway.
-        """
-        holder = f"{self.worker}:{uuid.uuid4().hex[:8]}"
-        with self.ctx.session() as session:
-            acquired = flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=now,
-                                        lease=CLAIM_LEASE)
-        try:
-            yield holder if acquired else None
-        finally:
-            if acquired:
-                with self.ctx.session() as session:
-                    flags.release_lease(flags.SWEEP_LEASE, session=session, holder=holder)
-
-    def _sweep(self, *, now: datetime, dry_run: bool, holder: str | None = None) -> SweepResult:
+    def _sweep(self, *, now: datetime, dry_run: bool, holder: SweepLease | None = None) -> SweepResult:
         result = SweepResult()
         started = time.monotonic()
         if not dry_run:
@@ -242,7 +230,7 @@ class NudgeService:
                 if pair is not None:
                     self._report_undeliverable(pair, person_id, "user_deactivated", now, paused=True)
 
-    def _send_paced(self, pacer: Pacer[DueNudge], result: SweepResult, now: datetime, *, holder: str | None,
+    def _send_paced(self, pacer: Pacer[DueNudge], result: SweepResult, now: datetime, *, holder: SweepLease | None,
                     elapsed: float) -> None:
         """Deliver the pacer's nudges at Slack's pace per conversation, noting each outcome in `result`.
 
@@ -268,9 +256,10 @@ class NudgeService:
                 # long sweep's late claims never look stale to another instance.
                 claimed_at = now + timedelta(seconds=elapsed + moment - begun)
                 if holder is not None and claimed_at - renewed_at > LEASE_RENEWAL:
-                    with self.ctx.session() as session:
-                        flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=claimed_at,
-                                         lease=CLAIM_LEASE)
+                    if not holder.renew(claimed_at) and result.stopped is None:
+                        # Another sweep may be planning now: start nothing more (the posts in flight finish).
+                        result.stopped = "the sweep lease was lost; the rest waits for the next sweep"
+                        logger.warning("sweep at %s: %s", now.isoformat(), result.stopped)
                     renewed_at = claimed_at
                 room = (self.workers if answered and not refusals else 1) - len(in_flight)
                 step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
@@ -351,9 +340,9 @@ class NudgeService:
             channel = self._channel_for(nudge, facts)
             ts = post_keyed(self.ctx.gateway, channel, reply, nudge.key, paced=True)
         except DeliveryInDoubt as doubt:
-            # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
+            # Releasing the claim could send it twice; a later sweep settles it from Slack's history.
             logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
-                           doubt, CLAIM_LEASE)
+                           doubt, CLAIM_SETTLE_AFTER)
             return "retry"
         except SlackCallFailed as problem:
             if problem.code == "ratelimited":
@@ -377,7 +366,7 @@ class NudgeService:
     def _recover_stale_claims(self, now: datetime) -> list[str]:
         """Settle claims left open by a dead process: found in Slack → sent; not found → free to send again."""
         with self.ctx.session() as session:
-            claims = ledger.stale_claims(session=session, before=now - CLAIM_LEASE)
+            claims = ledger.stale_claims(session=session, before=now - CLAIM_SETTLE_AFTER)
         recovered = []
         for claim in claims:
             try:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.blocks import Reply
-from bot.blocks.nudges import nudge_metadata
+from bot.blocks.nudges import NUDGE_EVENT_TYPE, nudge_metadata
 from bot.gateway import SlackCallFailed, SlackGateway
 
 logger = logging.getLogger(__name__)
 
-# How far before the send (or claim) to look for the message: clocks differ a little.
-HISTORY_MARGIN = timedelta(minutes=2)
+# How far before the send (or claim) to look for the message: Slack stamps it with its own clock, and this
+# host's may run ahead of it. Wide on purpose: the key, not the time, says which message it is.
+HISTORY_MARGIN = timedelta(minutes=10)
 # A post whose outcome is unknown (dropped connection, timeout, 5xx) is tried this often in all, with these
 # pauses before the 2nd and 3rd try; then it waits for the next sweep.
 SEND_ATTEMPTS = 3
@@ -35,8 +36,8 @@ def find_in_history(gateway: SlackGateway, channel: str, key: str, *, since: dat
     """Return the ts of the message carrying `key` in `channel` since `since` (less a margin), or None."""
     oldest = f"{(since - HISTORY_MARGIN).timestamp():.6f}"
     for message in gateway.recent_messages(channel, oldest=oldest):
-        payload: dict[str, Any] = (message.get("metadata") or {}).get("event_payload") or {}
-        if payload.get("key") == key:
+        metadata: dict[str, Any] = message.get("metadata") or {}
+        if metadata.get("event_type") == NUDGE_EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
             return str(message.get("ts"))
     return None
 
