@@ -1,8 +1,10 @@
-"""Time to HTTP 200 for signed Slack requests into `mentorbot run`, beside a bare Bolt app.
+"""Time to HTTP 200 for signed Slack requests into `mentorbot run`, beside a bare Bolt app and Socket Mode.
 
 Usage: python bench/ack.py [--levels 10,50,200] [--requests 600] [--pairs 200] [--latency 0.1]
 Prints p50/p95/p99 (ms) and throughput per concurrency level, for mentorbot and for a bare
-Bolt app with one empty handler served by the same WSGI server in the same run. Each mentorbot level
+Bolt app with one empty handler served by the same WSGI server in the same run, and for a second
+`mentorbot run` in Socket Mode (a copy of the same database) connected to a WebSocket server of ours, where the
+time is from an envelope's send to its acknowledgement's arrival. Each mentorbot level
 waits for all its replies (response_url posts) before the next run starts, so work left over from
 one run never runs during another's; "replies s" is from the level's first request to its last reply.
 The fake Slack answers each response_url post after `--latency` seconds, a real round trip.
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -23,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -152,6 +156,100 @@ def fire_apart(port: int, requests: list[tuple[str, dict[str, str]]], concurrenc
     return result["latencies"], result["seconds"], result["errors"], result["started"]
 
 
+def socket_envelopes(requests: list[tuple[str, dict[str, str]]], tag: str) -> list[dict]:
+    """The same requests as Socket Mode envelopes: a command's form fields, or an interaction's payload."""
+    envelopes = []
+    for index, (body, _headers) in enumerate(requests):
+        fields = dict(parse_qsl(body))
+        if "payload" in fields:
+            envelope = {"type": "interactive", "payload": json.loads(fields["payload"])}
+        else:
+            envelope = {"type": "slash_commands", "payload": fields}
+        envelopes.append({"envelope_id": f"{tag}-{index}", "accepts_response_payload": True, **envelope})
+    return envelopes
+
+
+class SocketSide:
+    """Slack's side of a Socket Mode connection, in a process of its own (for the reason `fire_apart` gives).
+
+    The child prints its port, then "connected" once mentorbot is; each batch (a file of envelopes and a
+    concurrency, one line on its stdin) is answered with one line of figures, like `fire_and_print`'s.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve-socket"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, bufsize=1)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def wait_connected(self) -> None:
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "connected":
+            raise SystemExit("mentorbot never connected in Socket Mode")
+
+    def fire(self, envelopes: list[dict], concurrency: int, workdir: Path) -> tuple[list[float], float, int, float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        batch = workdir / "envelopes.json"
+        batch.write_text(json.dumps(envelopes))
+        self.process.stdin.write(json.dumps({"file": str(batch), "concurrency": concurrency}) + "\n")
+        result = json.loads(self.process.stdout.readline())
+        return result["latencies"], result["seconds"], result["errors"], result["started"]
+
+
+def serve_socket() -> None:
+    """The child of `SocketSide`: a WebSocket server standing in for Slack's Socket Mode endpoint."""
+    asyncio.run(_serve_socket())
+
+
+async def _serve_socket() -> None:
+    from websockets.asyncio.server import serve
+    from websockets.exceptions import ConnectionClosed
+
+    connected: asyncio.Future = asyncio.get_running_loop().create_future()
+    acks: dict[str, asyncio.Future] = {}
+
+    async def session(connection) -> None:  # type: ignore[no-untyped-def]
+        await connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+        if not connected.done():
+            connected.set_result(connection)
+        with contextlib.suppress(ConnectionClosed):  # mentorbot stopped at the end of the run
+            async for message in connection:
+                waiter = acks.pop(json.loads(message).get("envelope_id"), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(time.perf_counter())
+
+    async with serve(session, "127.0.0.1", 0) as server:
+        print(next(iter(server.sockets)).getsockname()[1], flush=True)
+        connection = await connected
+        print("connected", flush=True)
+        loop = asyncio.get_running_loop()
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            order = json.loads(line)
+            envelopes = json.loads(Path(order["file"]).read_text())
+            latencies: list[float] = []
+            errors = [0]
+
+            async def client(chunk: list[dict], latencies: list[float] = latencies, errors: list[int] = errors
+                             ) -> None:
+                for envelope in chunk:
+                    waiter = loop.create_future()
+                    acks[envelope["envelope_id"]] = waiter
+                    started = time.perf_counter()
+                    await connection.send(json.dumps(envelope))
+                    try:
+                        answered = await asyncio.wait_for(waiter, ANSWER_TIMEOUT)
+                    except TimeoutError:
+                        errors[0] += 1
+                        answered = time.perf_counter()
+                    latencies.append((answered - started) * 1000)
+
+            began, started = time.monotonic(), time.perf_counter()
+            concurrency = order["concurrency"]
+            await asyncio.gather(*(client(envelopes[i::concurrency]) for i in range(concurrency)))
+            print(json.dumps({"latencies": latencies, "seconds": time.perf_counter() - started, "errors": errors[0],
+                              "started": began}), flush=True)
+
+
 def fire_and_print(port: int, concurrency: int, requests_file: str) -> None:
     """The child of `fire_apart`: fire the requests in the file, print the figures as JSON."""
     requests = [(body, headers) for body, headers in json.loads(Path(requests_file).read_text())]
@@ -182,7 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fire", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--requests-file", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-socket", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_socket:
+        serve_socket()
+        return 0
     if args.serve_bare:
         serve_bare(args.serve_bare, args.api_url)
         return 0
@@ -207,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port), "--api-url", fake.url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket_bot: subprocess.Popen | None = None
+    side: SocketSide | None = None
     try:
         wait_healthy(f"http://127.0.0.1:{port}", bot)
         wait_healthy(f"http://127.0.0.1:{bare_port}", bare, path="/")
@@ -229,26 +333,49 @@ def main(argv: list[str] | None = None) -> int:
         if not pair_ids:
             raise SystemExit("no pairs were registered; is `/mentoring pair` working?")
 
-        print(f"pairs registered: {len(pair_ids)}; requests per level and app: {args.requests}")
+        # The Socket Mode bot gets a copy of the registered program, so both bots answer from the same data.
+        with sqlite3.connect(db_path) as source, sqlite3.connect(workdir / "socket.db") as copy:
+            source.backup(copy)
+        side = SocketSide()
+        fake.socket_mode_url = f"ws://127.0.0.1:{side.port}/link"
+        socket_env = bot_env(fake, f"sqlite:///{workdir / 'socket.db'}", SLACK_APP_TOKEN="xapp-bench")
+        socket_bot = subprocess.Popen([MENTORBOT, "run"], cwd=workdir, env=socket_env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        side.wait_connected()
+        # Its first requests, like the HTTP bot's setup commands, warm it up before anything is measured.
+        warm_up = make_requests(fake, pair_ids, members, min(len(setup), 50))
+        replied_before = len(fake.responses)
+        side.fire(socket_envelopes(warm_up, "warm"), 4, workdir)
+        wait_for_replies(fake, replied_before + len(warm_up))
+
+        print(f"pairs registered: {len(pair_ids)}; requests per level and app: {args.requests}; "
+              f"load average at start: {os.getloadavg()[0]:.2f}")
         print(f"{'app':<10} {'conc':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'req/s':>8} "
               f"{'errors':>6} {'>3s':>4} {'replies s':>9}")
         for level in levels:
-            for name, target in (("mentorbot", port), ("bare-bolt", bare_port)):
+            for name in ("mentorbot", "bare-bolt", "socket"):
                 requests = make_requests(fake, pair_ids, members, args.requests)
                 replied_before = len(fake.responses)
-                latencies, seconds, errors, started = fire_apart(target, requests, level, workdir)
+                if name == "socket":
+                    latencies, seconds, errors, started = side.fire(socket_envelopes(requests, f"l{level}"), level,
+                                                                    workdir)
+                else:
+                    target = port if name == "mentorbot" else bare_port
+                    latencies, seconds, errors, started = fire_apart(target, requests, level, workdir)
                 done = "-"
-                if name == "mentorbot":  # one reply per request; the bare app sends none
+                if name != "bare-bolt":  # one reply per request; the bare app sends none
                     last = wait_for_replies(fake, replied_before + len(requests))
                     done = "timeout" if last is None else f"{last - started:.2f}"
                 over = sum(1 for v in latencies if v > 3000)
                 print(f"{name:<10} {level:>5} {percentile(latencies, 50):>8.1f} {percentile(latencies, 95):>8.1f} "
                       f"{percentile(latencies, 99):>8.1f} {max(latencies):>8.1f} {len(latencies) / seconds:>8.1f} "
                       f"{errors:>6} {over:>4} {done:>9}")
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
         print(f"mentorbot resident memory after the run: {rss_mb(bot.pid):.0f} MB")
     finally:
-        for process in (bot, bare):
-            stop(process)
+        for process in (bot, bare, socket_bot, side and side.process):
+            if process is not None:
+                stop(process)
         fake.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -64,10 +64,16 @@ def cmd_run(_args: argparse.Namespace) -> int:
     logger.info("scheduler started: nudge sweep every %s minute(s)", settings.sweep_minutes)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.socket_mode import AppTokenRefused, SocketModeUnavailable
 
-            logger.info("starting in Socket Mode")
-            SocketModeHandler(runtime.app, settings.slack_app_token).start()
+            try:
+                _run_socket_mode(runtime, settings)
+            except AppTokenRefused as problem:
+                print(f"mentorbot: {problem}", file=sys.stderr)
+                return 2
+            except SocketModeUnavailable as problem:
+                print(f"mentorbot: {problem}", file=sys.stderr)
+                return 1
         else:
             from bot.http import serve
 
@@ -83,6 +89,33 @@ def cmd_run(_args: argparse.Namespace) -> int:
         runtime.after_ack.shutdown()
         logger.info("stopped")
     return 0
+
+
+def _run_socket_mode(runtime, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Hold the Socket Mode connection (and the health server, when asked for) until interrupted."""
+    import threading
+
+    from bot.socket_mode import SocketModeRunner, build_ops_app, serve_ops
+
+    assert settings.slack_app_token is not None
+    runner = SocketModeRunner(runtime.app, settings.slack_app_token)
+    ops = None
+    try:
+        runner.connect()
+        logger.info("connected in Socket Mode")
+        if settings.metrics_port:
+            try:
+                ops = serve_ops(build_ops_app(runtime.engine, runner.watch), settings.metrics_port)
+            except OSError as error:
+                print(f"mentorbot: MENTORBOT_METRICS_PORT {settings.metrics_port} cannot be served "
+                      f"({error.strerror}). Choose a free port, or unset it.", file=sys.stderr)
+                raise SystemExit(2) from None
+            logger.info("serving GET /healthz and /metrics on port %s", settings.metrics_port)
+        threading.Event().wait()
+    finally:
+        if ops is not None:
+            ops.close()
+        runner.close()
 
 
 def cmd_check(_args: argparse.Namespace) -> int:
@@ -120,10 +153,34 @@ def cmd_check(_args: argparse.Namespace) -> int:
         print(f"✗ slack: auth.test at {settings.slack_api_url} failed ({problem.code}). Check SLACK_BOT_TOKEN "
               "and SLACK_API_URL.")
         problems += 1
+    if settings.slack_app_token is not None:
+        problems += _check_app_token(settings.slack_app_token, settings.slack_api_url)
     if problems:
         print(f"✗ {problems} problem(s) found; fix them and run `mentorbot check` again.")
         return 1
     print("✓ all well: mentorbot is ready to run.")
+    return 0
+
+
+def _check_app_token(app_token: str, api_url: str) -> int:
+    """One apps.connections.open call with the app-level token; return the number of problems (0 or 1)."""
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
+    from bot.socket_mode import AppTokenRefused, open_connection_url
+
+    try:
+        open_connection_url(app_token, api_url)
+    except AppTokenRefused as problem:
+        print(f"✗ socket mode: {problem}")
+        return 1
+    except SlackApiError as error:
+        print(f"✗ socket mode: apps.connections.open at {api_url} failed ({error.response.get('error')}). "
+              "Check SLACK_API_URL.")
+        return 1
+    except (SlackRequestError, OSError) as error:
+        print(f"✗ socket mode: cannot reach {api_url} ({type(error).__name__}). Check SLACK_API_URL.")
+        return 1
+    print("✓ socket mode: SLACK_APP_TOKEN opens a connection")
     return 0
 
 

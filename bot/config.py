@@ -41,6 +41,7 @@ class Settings:
     encryption_keys: tuple[str, ...] = ()
     sweep_minutes: int = 5
     db_pool_size: int = 5
+    metrics_port: int | None = None  # Socket Mode's /healthz and /metrics (HTTP mode serves them on `port`)
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -115,7 +116,7 @@ def _parse(values: Mapping[str, str], *, require_signing_secret: bool) -> Settin
     if app_token is not None and not app_token.startswith("xapp-"):
         raise SettingsError(
             "SLACK_APP_TOKEN",
-            "does not start with xapp-",
+            f"does not start with xapp-{' (it holds a ' + app_token[:4] + '- token)' if app_token[4:5] == '-' else ''}",
             "Create an app-level token with connections:write (Basic Information page), or unset it for HTTP mode.",
         )
 
@@ -206,6 +207,7 @@ def _parse(values: Mapping[str, str], *, require_signing_secret: bool) -> Settin
         encryption_keys=keys,
         sweep_minutes=_int(values, "MENTORBOT_SWEEP_MINUTES", 5, 1, 60),
         db_pool_size=_int(values, "MENTORBOT_DB_POOL_SIZE", 5, 1, 100),
+        metrics_port=_int(values, "MENTORBOT_METRICS_PORT", 0, 1, 65535) or None,
         log_level=log_level,
     )
 

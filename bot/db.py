@@ -86,3 +86,13 @@ def pending_migrations(engine: Engine) -> list[str]:
             break
         pending.append(revision.revision)
     return list(reversed(pending))
+
+
+def database_status(engine: Engine) -> str:
+    """Return "ok" when the database answers a query, else the name of the error (for health checks)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
+        return type(error).__name__
+    return "ok"

@@ -13,6 +13,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.metrics import SLACK_CALLS, slack_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,17 @@ class UserInfo:
     is_deleted: bool
 
 
+class CountedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Waits out a 429 like slack-sdk's own, and counts it: a 429 waited out never reaches `_call`."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        retry = super()._can_retry(state=state, request=request, response=response, error=error)
+        if retry:
+            SLACK_CALLS.labels(method=request.url.rsplit("/", 1)[-1].split("?")[0], outcome="ratelimited").inc()
+        return retry
+
+
 def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -> WebClient:
     """Create a WebClient that waits out 429s and retries dropped connections and 5xx."""
     return WebClient(
@@ -76,7 +92,7 @@ def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -
         timeout=10,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+            CountedRateLimitRetryHandler(max_retry_count=rate_limit_retries),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
@@ -110,6 +126,15 @@ class SlackGateway:
 
     def _call(self, method: str, *, form: bool = False, once: bool = False, paced: bool = False,
               **params: Any) -> dict[str, Any]:
+        try:
+            data = self._call_once(method, form=form, once=once, paced=paced, **params)
+        except SlackCallFailed as failure:
+            SLACK_CALLS.labels(method=method, outcome=slack_outcome(failure.code)).inc()
+            raise
+        SLACK_CALLS.labels(method=method, outcome="ok").inc()
+        return data
+
+    def _call_once(self, method: str, *, form: bool, once: bool, paced: bool, **params: Any) -> dict[str, Any]:
         # Slack's read methods take form fields only; the write methods take JSON (nested blocks).
         client = self.paced_client if paced else self.once_client if once else self.client
         try:
@@ -135,9 +160,13 @@ class SlackGateway:
         try:
             response = self.client.users_info(user=user_id)
         except SlackApiError as error:
+            code = "ratelimited" if error.response.status_code == 429 else str(error.response.get("error"))
+            SLACK_CALLS.labels(method="users.info", outcome=code).inc()
             raise SlackCallFailed("users.info", str(error.response.get("error"))) from error
         except (SlackRequestError, OSError) as error:
+            SLACK_CALLS.labels(method="users.info", outcome="connection").inc()
             raise SlackCallFailed("users.info", f"connection: {type(error).__name__}") from error
+        SLACK_CALLS.labels(method="users.info", outcome="ok").inc()
         user = response["user"]
         profile = user.get("profile") or {}
         return UserInfo(
@@ -194,9 +223,14 @@ class SlackGateway:
         self._call("views.publish", user_id=user_id, view=view)
 
     def recent_messages(self, channel: str, oldest: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Return the bot-visible messages in `channel` since `oldest`, with their metadata."""
-        data = self._call(
-            "conversations.history", form=True, channel=channel, oldest=oldest, limit=limit,
-            include_all_metadata="true",
-        )
-        return list(data.get("messages", []))
+        """Return the bot-visible messages in `channel` since `oldest`, with their metadata (every page)."""
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            page = {"cursor": cursor} if cursor else {}
+            data = self._call("conversations.history", form=True, channel=channel, oldest=oldest, limit=limit,
+                              include_all_metadata="true", **page)
+            messages.extend(data.get("messages", []))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+            if not data.get("has_more") or not cursor:
+                return messages

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.db import database_status
 from bot.inbound import (
     MAX_BODY_BYTES,
     SIGNATURE_MAX_AGE_SECONDS,
@@ -24,6 +25,7 @@ from bot.inbound import (
     read_body,
     verify,
 )
+from bot.metrics import metrics_response
 from bot.store.replay import claim_request, prune_requests
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -122,19 +124,18 @@ def _answer(start_response: Callable[..., Any], status: int, body: bytes, conten
 
 
 def build_wsgi_app(app: App, engine: Engine, *, signing_secret: str) -> WsgiApp:
-    """Return the WSGI app: Slack's requests on /slack/events, `/healthz` for load balancers."""
+    """Return the WSGI app: Slack's requests on /slack/events, `/healthz` for load balancers, `/metrics`."""
     events = SlackEvents(app, signing_secret, ReplayGuard(engine))
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method == "GET":
-            try:
-                with engine.connect() as connection:
-                    connection.execute(text("SELECT 1"))
-                status, body = 200, {"ok": True, "database": "ok"}
-            except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
-                status, body = 503, {"ok": False, "database": type(error).__name__}
-            return _answer(start_response, status, json.dumps(body).encode(), "application/json")
+            database = database_status(engine)
+            body = {"ok": database == "ok", "database": database}
+            return _answer(start_response, 200 if database == "ok" else 503, json.dumps(body).encode(),
+                           "application/json")
+        if path == "/metrics" and method == "GET":
+            return metrics_response(start_response)
         if path == "/slack/events":
             if method != "POST":
                 return _answer(start_response, 405, b"POST only", _TEXT)

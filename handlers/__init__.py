@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_bolt.middleware import Middleware
 
+from bot.metrics import ACK_SECONDS
 from bot.services import Services
 from handlers import actions, agreement, commands, events, views
 from handlers.after_ack import AfterAck, tell_about_unexpected_error
@@ -35,6 +36,9 @@ class ListenerTools(Middleware):
                                                           request_id=context.get("request_id"))
         started = time.perf_counter()
         response = next()
+        body = req.body
+        ACK_SECONDS.labels(kind="command" if "command" in body else str(body.get("type", "unknown"))[:40]).observe(
+            time.perf_counter() - started)
         if logger.isEnabledFor(logging.INFO):  # describing the request costs more than the skipped line
             logger.info(
                 "slack request acknowledged kind=%s user=%s status=%s ms=%.1f",

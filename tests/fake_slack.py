@@ -89,6 +89,8 @@ class FakeSlack:
         self.delays: dict[str, float] = {}
         # What `Call.at` and rate limits read; a test pacing the sweep on a fake clock gives it the same one.
         self.clock: Callable[[], float] = time.monotonic
+        # Seconds Slack's wall clock runs ahead of this host's (negative: behind); message ts carry it.
+        self.skew = 0.0
         # Crash harness: SIGKILL `kill_pid` at its `kill_at`-th chat.postMessage, at `kill_mode`:
         # "unseen" (before Slack keeps it), "kept" (kept, never answered) or "answered" (right after answering).
         self.kill_pid: int | None = None
@@ -356,7 +358,7 @@ class FakeSlack:
     def _next_ts(self) -> str:
         """Return a message ts like Slack's: the real time, unique and increasing."""
         with self._lock:
-            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            self._last_ts = max(time.time() + self.skew, self._last_ts + 0.000001)
             return f"{self._last_ts:.6f}"
 
     def _kill(self) -> None:
@@ -414,7 +416,13 @@ class FakeSlack:
                 for m in self.messages.get(channel, [])
                 if float(m["ts"]) >= oldest
             ]
-        return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+        # Newest first, `limit` a page (Slack's default 100), the rest behind an opaque cursor.
+        found.reverse()
+        start = int(str(params.get("cursor") or "page:0").removeprefix("page:"))
+        end = start + int(params.get("limit") or 100)
+        more = end < len(found)
+        return {"ok": True, "messages": found[start:end], "has_more": more,
+                "response_metadata": {"next_cursor": f"page:{end}" if more else ""}}
 
     def _apps_connections_open(self, _params: dict[str, Any]) -> dict[str, Any]:
         if not self.socket_mode_url:

@@ -25,13 +25,14 @@ def test_sweep_bench_reports_a_row_per_size():
     assert rows[0][4] == rows[1][4], "the statement count must not grow with the program"
 
 
-def test_ack_bench_reports_mentorbot_beside_a_bare_bolt_app():
+def test_ack_bench_reports_mentorbot_beside_a_bare_bolt_app_and_socket_mode():
     lines = run_bench("ack.py", "--levels", "2", "--requests", "10", "--pairs", "3")
     table = [line.split() for line in lines]
-    rows = [row for row in table if len(row) == 10 and row[0] in ("mentorbot", "bare-bolt")]
-    assert [row[0] for row in rows] == ["mentorbot", "bare-bolt"]
-    assert all(row[7] == "0" for row in rows), "every request should have been answered with 200"
+    rows = [row for row in table if len(row) == 10 and row[0] in ("mentorbot", "bare-bolt", "socket")]
+    assert [row[0] for row in rows] == ["mentorbot", "bare-bolt", "socket"]
+    assert all(row[7] == "0" for row in rows), "every request should have been answered (200, or an ack)"
     assert float(rows[0][9]) > 0, "every mentorbot request should have been replied to"
+    assert float(rows[2][9]) > 0, "every Socket Mode envelope should have been replied to"
 
 
 def test_delivery_bench_reports_the_production_sweep():

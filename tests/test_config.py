@@ -44,6 +44,11 @@ def test_socket_mode_needs_no_signing_secret():
     assert settings.socket_mode
 
 
+def test_the_metrics_port_is_off_unless_set():
+    assert load().metrics_port is None
+    assert load(MENTORBOT_METRICS_PORT="9102").metrics_port == 9102
+
+
 def test_values_come_from_dotenv_and_the_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=s\nPORT=4000\n")
@@ -70,6 +75,9 @@ def test_values_come_from_dotenv_and_the_environment_wins(tmp_path):
         ({"MENTORBOT_MAX_DMS_PER_WEEK": "0"}, "MENTORBOT_MAX_DMS_PER_WEEK", "out of range"),
         ({"MENTORBOT_ENCRYPTION_KEY": "not-a-key"}, "MENTORBOT_ENCRYPTION_KEY", "Fernet"),
         ({"MENTORBOT_SWEEP_MINUTES": "-1"}, "MENTORBOT_SWEEP_MINUTES", "out of range"),
+        ({"MENTORBOT_METRICS_PORT": "metrics"}, "MENTORBOT_METRICS_PORT", "whole number"),
+        ({"MENTORBOT_METRICS_PORT": "0"}, "MENTORBOT_METRICS_PORT", "out of range"),
+        ({"SLACK_APP_TOKEN": "xoxp-user-token"}, "SLACK_APP_TOKEN", "holds a xoxp- token"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line_with_the_fix(env, name, hint):
@@ -89,5 +97,5 @@ def test_env_example_lists_every_setting():
     for name in ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "DATABASE_URL",
                  "PORT", "MENTORBOT_COORDINATORS", "MENTORBOT_SUMMARY_CHANNEL", "MENTORBOT_TIMEZONE",
                  "MENTORBOT_MAX_DMS_PER_WEEK", "MENTORBOT_ENCRYPTION_KEY", "MENTORBOT_SWEEP_MINUTES",
-                 "MENTORBOT_DB_POOL_SIZE", "LOG_LEVEL"]:
+                 "MENTORBOT_DB_POOL_SIZE", "MENTORBOT_METRICS_PORT", "LOG_LEVEL"]:
         assert f"{name}=" in example, name

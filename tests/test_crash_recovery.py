@@ -1,18 +1,22 @@
 """SIGKILL a real `mentorbot sweep` at its first, second, middle and last message (before Slack keeps it, after,
-and after Slack answers), and again while it recovers: afterwards every
-due nudge has reached Slack exactly once (counted by the ledger key each message carries as metadata)."""
+and after Slack answers), and again while it recovers: the next scheduled sweep, one interval later, is not
+held up by the dead one, and afterwards every due nudge has reached Slack exactly once (counted by the ledger
+key each message carries as metadata). On SQLite and PostgreSQL alike (MENTORBOT_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.delivery.recovery import CLAIM_LEASE
 from bot.delivery.worker import DELIVERY_WORKERS
 from bot.domain.models import Nudge, NudgeStatus
@@ -28,6 +32,9 @@ DUE = 9  # what the seeded program has due at NOW (checked below)
 KILL_POINTS = (1, 2, 5, DUE)
 MODES = ("unseen", "kept", "answered")  # killed before Slack keeps it, after keeping it, after answering
 AFTER_LEASE = NOW + CLAIM_LEASE + timedelta(minutes=5)
+# The scheduler's interval (MENTORBOT_SWEEP_MINUTES, unset in these runs): the next sweep after a kill.
+INTERVAL = timedelta(minutes=next(f.default for f in fields(Settings) if f.name == "sweep_minutes"))  # type: ignore[arg-type]
+NEXT_SWEEP = NOW + INTERVAL
 
 FIGURES: list[dict[str, object]] = []
 
@@ -72,13 +79,11 @@ def claims_left(engine) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def settle_and_count(runtime, engine, fake_slack, database_url, cwd, expected, *, label,  # type: ignore[no-untyped-def]
-                     after=AFTER_LEASE):
-    """Sweep from `after` (past the dead sweep's lease) until nothing is due; record and check the figures."""
-    for attempt in range(3):
-        result = run_sweep(fake_slack, database_url, cwd, after + timedelta(minutes=attempt))
-        assert result.returncode == 0, result.stderr
-        if not claims_left(engine) and not runtime.services.sweep.run(now=after, dry_run=True).due:
-            break
+                     after=NEXT_SWEEP):
+    """Run the next scheduled sweep at `after`: it settles the dead sweep's claims and sends the rest, once."""
+    result = run_sweep(fake_slack, database_url, cwd, after)
+    assert result.returncode == 0, result.stderr
+    assert "Another instance is sweeping" not in result.stdout, "held up by the dead sweep"
     keys = delivered_keys(fake_slack)
     figures = {**label, "expected": len(expected), "delivered": len(set(keys) & expected),
                "duplicates": len(keys) - len(set(keys)), "lost": len(expected - set(keys))}
@@ -88,6 +93,7 @@ def settle_and_count(runtime, engine, fake_slack, database_url, cwd, expected, *
     assert figures["lost"] == 0, f"never delivered: {sorted(expected - set(keys))}"
     assert set(keys) == expected, "a recovery sweep sent something the first sweep had not planned"
     assert claims_left(engine) == []
+    assert not runtime.services.sweep.run(now=after, dry_run=True).due
 
 
 def test_the_seeded_program_has_every_kill_point_covered(program):
@@ -114,13 +120,30 @@ def test_a_recovery_sweep_killed_too_still_loses_and_repeats_nothing(
 ):
     first = run_sweep(fake_slack, database_url, tmp_path, NOW, kill_at=4, kill_mode="kept")
     assert first.returncode == -9
-    # The recovery sweep settles the dead claim from the history, then dies at its first new message.
-    second_at = NOW + CLAIM_LEASE + timedelta(minutes=1)
+    # The next sweep settles the dead claims from the history, then dies at its first new message.
+    second_at = NOW + INTERVAL
     second = run_sweep(fake_slack, database_url, tmp_path, second_at, kill_at=1, kill_mode=kill_mode)
     assert second.returncode == -9
     settle_and_count(runtime, engine, fake_slack, database_url, tmp_path, program,
-                     label={"kill_at": "4 then 1", "mode": f"kept then {kill_mode}"},
-                     after=second_at + CLAIM_LEASE + timedelta(minutes=5))
+                     label={"kill_at": "4 then 1", "mode": f"kept then {kill_mode}"}, after=second_at + INTERVAL)
+
+
+def test_a_message_slack_stamped_minutes_before_the_claim_is_found_and_not_sent_again(
+    program, runtime, engine, fake_slack, database_url, tmp_path
+):
+    # Slack's clock runs five minutes behind this host's: the message kept at the kill carries a ts from before
+    # the claim made for it.
+    fake_slack.skew = (NOW - timedelta(minutes=5)).timestamp() - time.time()
+    killed = run_sweep(fake_slack, database_url, tmp_path, NOW, kill_at=2, kill_mode="kept")
+    assert killed.returncode == -9
+    with Session(engine) as session:
+        claims = {n.key: n.claimed_at for n in session.exec(select(Nudge).where(Nudge.status == NudgeStatus.CLAIMED))}
+    stamped = {m["metadata"]["event_payload"]["key"]: float(m["ts"]) for m in fake_slack.posted()}
+    kept = [key for key in claims if key in stamped]
+    assert kept, "the message kept at the kill is still claimed"
+    assert all(stamped[key] < claims[key].timestamp() - 60 for key in kept)
+    settle_and_count(runtime, engine, fake_slack, database_url, tmp_path, program,
+                     label={"kill_at": 2, "mode": "kept, Slack 5 minutes behind"})
 
 
 def test_of_two_recoverers_of_one_stale_claim_only_one_wins(program, engine):

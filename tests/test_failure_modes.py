@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.delivery.lease import sweep_lease
 from bot.delivery.recovery import CLAIM_LEASE
 from bot.domain.models import HandledEvent, Nudge, NudgeStatus, Pair, PairStatus
 from tests.conftest import COORDINATOR
@@ -104,14 +105,12 @@ def test_shutdown_finishes_the_nudge_in_flight_and_leaves_the_rest(services, pro
 
 
 def test_a_second_sweep_while_one_runs_does_nothing(services, program, fake_slack, engine):
-    from bot.store import flags
-
-    with Session(engine) as session:
-        assert flags.take_lease(flags.SWEEP_LEASE, session=session, holder="other:1", now=NOW, lease=CLAIM_LEASE)
-    result = services.sweep.run(now=NOW + timedelta(minutes=1))
-    assert result.busy and not fake_slack.posted()
-    # A holder that died frees the lease when it runs out.
-    result = services.sweep.run(now=NOW + CLAIM_LEASE + timedelta(minutes=1))
+    with sweep_lease(engine, now=NOW, lease=CLAIM_LEASE) as other:  # another instance, alive and sweeping
+        assert other is not None
+        result = services.sweep.run(now=NOW + timedelta(minutes=1))
+        assert result.busy and not fake_slack.posted()
+    # Once it has finished, the next sweep goes (a dead one's lease: tests/test_sweep_lease.py).
+    result = services.sweep.run(now=NOW + timedelta(minutes=2))
     assert not result.busy and result.sent
 
 

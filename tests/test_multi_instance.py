@@ -25,7 +25,8 @@ from tests.test_crash_and_instances import NOW, delivered_keys
 
 INSTANCES = 4
 PAIRS = 24
-MULTI_DATABASE = "mentorbot_multi"
+# Named after the test database, so suites run at once on one server (CI's, each helper's) never drop each other's.
+MULTI_DATABASE = f"{make_url(TEST_DATABASE_URL).database}_multi" if is_postgres() else "mentorbot_multi"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,15 +11,17 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text, update
 from sqlmodel import Session, select
 
 from bench.dataset import NOW, build_due_program
 from bot.config import Settings
+from bot.delivery.lease import SWEEP_LOCK_KEY
 from bot.delivery.recovery import CLAIM_LEASE
 from bot.delivery.worker import LEASE_RENEWAL
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
 from bot.store import flags
-from tests.conftest import COORDINATOR, fail_if_refused, make_settings
+from tests.conftest import COORDINATOR, fail_if_refused, is_postgres, make_settings
 from tests.fake_slack import Call, RateLimitedSlack
 
 POST = "chat.postMessage"
@@ -164,9 +166,15 @@ def test_a_long_rest_renews_the_sweep_lease_and_later_claims_carry_the_time_they
     seed(engine, 2, 1)
     fake_slack.fail(POST, status=429, retry_after=150)
     leases: list[datetime] = []
+    locked: list[bool] = []
 
     def note_lease() -> None:
         with Session(engine) as session:
+            if is_postgres():  # an advisory lock, held by the sweep's own connection
+                locked.append(session.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = :low"
+                ), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF}).scalar() == 1)
+                return
             lease = session.get(WorkspaceFlag, flags.SWEEP_LEASE)
             assert lease is not None
             leases.append(aware(lease.updated_at))
@@ -175,10 +183,35 @@ def test_a_long_rest_renews_the_sweep_lease_and_later_claims_carry_the_time_they
     result = services.sweep.run(now=NOW)
     assert len(result.sent) == 2
     assert max(clock.waits) <= LEASE_RENEWAL.total_seconds(), "waits are sliced so the lease keeps being renewed"
-    assert max(leases) - NOW >= LEASE_RENEWAL, "the lease was renewed during the rest"
-    assert max(leases) - NOW < CLAIM_LEASE
+    if is_postgres():
+        assert locked and all(locked), "the lock is held through the rest"
+    else:
+        assert max(leases) - NOW >= LEASE_RENEWAL, "the lease was renewed during the rest"
+        assert max(leases) - NOW < CLAIM_LEASE
     refused_key = key_of(fake_slack.calls_to(POST)[0])
     assert aware(ledger(engine)[refused_key].claimed_at) >= NOW + timedelta(seconds=150)
+
+
+def test_a_sweep_that_lost_its_lease_starts_nothing_more(services, engine, fake_slack, clock):
+    seed(engine, 2, 1)
+    fake_slack.fail(POST, status=429, retry_after=150)  # the only conversation rests while the lease is lost
+
+    def lose_the_lease() -> None:
+        with Session(engine) as session:
+            if is_postgres():  # the lock's connection is cut, as a failing network would
+                session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                                     " AND objid = :low"), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF})
+            else:  # another instance took the lease over
+                session.execute(update(WorkspaceFlag).where(WorkspaceFlag.name == flags.SWEEP_LEASE)
+                                .values(updated_by="another", updated_at=NOW + timedelta(hours=1)))
+            session.commit()
+        clock.on_wait = lambda: None
+
+    clock.on_wait = lose_the_lease
+    result = services.sweep.run(now=NOW)
+    assert result.stopped is not None and "lease was lost" in result.stopped
+    assert len(fake_slack.calls_to(POST)) == 1 and not fake_slack.posted()
+    assert not ledger(engine), "nothing left claimed"
 
 
 def test_posts_to_different_conversations_overlap_once_slack_has_answered_one(services, engine, fake_slack):

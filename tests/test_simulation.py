@@ -28,7 +28,7 @@ from bot.domain.models import (
     Phase,
 )
 from bot.domain.policy import GROUP, is_within_working_hours, next_working_day
-from tests.conftest import COORDINATOR, is_postgres
+from tests.conftest import COORDINATOR
 from tests.factories import make_agreement, make_goal, make_pair, make_person
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
@@ -148,10 +148,7 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
         assert result.stopped is None and not result.undeliverable and not result.retry_later
         if result.sent:
             react(now, result.sent)
-    elapsed = time.perf_counter() - started
-    print(f"\nsimulation: {sweeps} sweeps in {elapsed:.1f} s")
-    if not is_postgres():  # measured on SQLite (~35 s); a per-pair query would multiply it
-        assert elapsed < 90
+    print(f"\nsimulation: {sweeps} sweeps in {time.perf_counter() - started:.1f} s")
 
     with Session(engine) as session:
         rows = list(session.exec(select(Nudge).where(Nudge.status == NudgeStatus.SENT).order_by(Nudge.sent_at)))

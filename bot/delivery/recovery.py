@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.blocks import Reply
-from bot.blocks.nudges import nudge_metadata
+from bot.blocks.nudges import NUDGE_EVENT_TYPE, nudge_metadata
 from bot.domain.models import Nudge, NudgeKind, Pair
 from bot.domain.policy import GROUP
 from bot.gateway import SlackCallFailed, SlackGateway
@@ -23,12 +23,18 @@ from bot.store import ledger
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a process that died between claiming and recording. It must outlast
-# one send including the client's rate-limit waits (3 × Retry-After), or a live send would be taken over.
+# A sweep lease not renewed for this long is free even when its holder cannot be seen to have died (on SQLite,
+# a holder on another host); a live sweep renews it every LEASE_RENEWAL (bot/delivery/worker.py).
 CLAIM_LEASE = timedelta(minutes=10)
+# An open claim older than this, met by a sweep holding the lease, was left by a sweep that died, finished in
+# doubt, or lost the lease: it is settled from Slack's history. Younger ones may still be in flight at a sweep
+# that lost the lease a moment ago (it starts nothing more once it notices, within LEASE_RENEWAL, and a send
+# ends within about two minutes: three attempts of ten seconds, each followed by a history read and retries).
+CLAIM_SETTLE_AFTER = timedelta(minutes=3)
 
-# How far before the send (or claim) to look for the message: clocks differ a little.
-HISTORY_MARGIN = timedelta(minutes=2)
+# How far before the send (or claim) to look for the message: Slack stamps it with its own clock, and this
+# host's may run ahead of it. Wide on purpose: the key, not the time, says which message it is.
+HISTORY_MARGIN = timedelta(minutes=10)
 # A post whose outcome is unknown (dropped connection, timeout, 5xx) is tried this often in all, with these
 # pauses before the 2nd and 3rd try; then it waits for the next sweep.
 SEND_ATTEMPTS = 3
@@ -48,8 +54,8 @@ def find_in_history(gateway: SlackGateway, channel: str, key: str, *, since: dat
     """Return the ts of the message carrying `key` in `channel` since `since` (less a margin), or None."""
     oldest = f"{(since - HISTORY_MARGIN).timestamp():.6f}"
     for message in gateway.recent_messages(channel, oldest=oldest):
-        payload: dict[str, Any] = (message.get("metadata") or {}).get("event_payload") or {}
-        if payload.get("key") == key:
+        metadata: dict[str, Any] = message.get("metadata") or {}
+        if metadata.get("event_type") == NUDGE_EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
             return str(message.get("ts"))
     return None
 
@@ -89,7 +95,7 @@ def post_keyed(gateway: SlackGateway, channel: str, reply: Reply, key: str, *, p
 def recover_stale_claims(session: Callable[[], Session], gateway: SlackGateway, now: datetime) -> list[str]:
     """Settle claims left open by a dead process: found in Slack → sent; not found → free to send again."""
     with session() as own:
-        claims = ledger.stale_claims(session=own, before=now - CLAIM_LEASE)
+        claims = ledger.stale_claims(session=own, before=now - CLAIM_SETTLE_AFTER)
     recovered = []
     for claim in claims:
         try:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.delivery.pacing import Pacer
-from bot.delivery.recovery import CLAIM_LEASE, DeliveryInDoubt, post_keyed, record_prompt
+from bot.delivery.recovery import CLAIM_SETTLE_AFTER, DeliveryInDoubt, post_keyed, record_prompt
 from bot.domain.models import NudgeKind, PairStatus
 from bot.domain.policy import DueNudge, PairFacts
 from bot.gateway import SlackCallFailed, SlackGateway
@@ -89,7 +89,7 @@ class Deliverer:
         self.sleep = self.stopping.wait
 
     def send(self, nudges: list[DueNudge], result: Outcomes, now: datetime, *,
-             renew: Callable[[datetime], None] | None, elapsed: float) -> None:
+             renew: Callable[[datetime], bool] | None, elapsed: float) -> None:
         """Deliver `nudges` (most important first) at Slack's pace per conversation, noting each outcome in
         `result`.
 
@@ -99,7 +99,7 @@ class Deliverer:
         volley. This thread alone drives the pacer, the lease and `result`; workers only claim, post, record.
 
         Args:
-            renew: renews the sweep's lease, called at least every LEASE_RENEWAL while sending.
+            renew: renews the sweep's lease, called every LEASE_RENEWAL while sending; False when it was lost.
             elapsed: real seconds the sweep spent before delivery began, so claims carry the real time.
         """
         pacer = Pacer((conversation_of(n), n) for n in nudges)
@@ -117,7 +117,10 @@ class Deliverer:
                 # long sweep's late claims never look stale to another instance.
                 claimed_at = now + timedelta(seconds=elapsed + moment - begun)
                 if renew is not None and claimed_at - renewed_at > LEASE_RENEWAL:
-                    renew(claimed_at)
+                    if not renew(claimed_at) and result.stopped is None:
+                        # Another sweep may be planning now: start nothing more (the posts in flight finish).
+                        result.stopped = "the sweep lease was lost; the rest waits for the next sweep"
+                        logger.warning("sweep at %s: %s", now.isoformat(), result.stopped)
                     renewed_at = claimed_at
                 room = (self.workers if answered and not refusals else 1) - len(in_flight)
                 step = pacer.take(moment) if result.stopped is None and room > 0 else math.inf
@@ -191,9 +194,9 @@ class Deliverer:
             channel = self._channel_for(nudge, facts)
             ts = post_keyed(self.gateway, channel, reply, nudge.key, paced=True)
         except DeliveryInDoubt as doubt:
-            # Releasing the claim could send it twice; the stale-claim recovery settles it after the lease.
+            # Releasing the claim could send it twice; a later sweep settles it from Slack's history.
             logger.warning("%s; its claim stays open until a sweep after %s settles it from Slack's history",
-                           doubt, CLAIM_LEASE)
+                           doubt, CLAIM_SETTLE_AFTER)
             return "retry"
         except SlackCallFailed as problem:
             if problem.code == "ratelimited":

@@ -241,6 +241,10 @@ class WorkspaceFlag(SQLModel, table=True):
     value: str = Field(default="", max_length=255)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(default="", max_length=32)
+    # The process holding a lease (the sweep's, on SQLite): a holder on this host that no longer runs is
+    # known dead, and its lease is taken over at once instead of when it runs out.
+    holder_host: str | None = Field(default=None, max_length=255)
+    holder_pid: int | None = None
 
 
 class SeenRequest(SQLModel, table=True):

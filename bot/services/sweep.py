@@ -6,17 +6,16 @@ import gc
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
 
 from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message
+from bot.delivery.lease import SweepLease, sweep_lease
 from bot.delivery.recovery import CLAIM_LEASE, recover_stale_claims
 from bot.delivery.worker import Deliverer, Outcomes
 from bot.domain import pairs
@@ -35,7 +34,6 @@ from bot.services.context import ServiceContext
 from bot.services.departures import DepartureService
 from bot.services.events import EventService
 from bot.services.reports import ReportService
-from bot.store import flags
 from bot.store.pairs import pairs_by_id
 from bot.store.snapshot import claimed_keys, load_program_state, read_program
 
@@ -117,34 +115,13 @@ class SweepService:
             return self._sweep(now=now, dry_run=False, holder=holder)
 
     @contextmanager
-    def _sweep_lock(self, now: datetime) -> Iterator[str | None]:
-        """Hold the sweep lease for the whole sweep, so one process or thread sweeps at a time.
+    def _sweep_lock(self, now: datetime) -> Iterator[SweepLease | None]:
+        """Hold the sweep lease for the whole sweep, so one sweep runs at a time (bot/delivery/lease.py: how
+        and why); a sweep that died holds it up no longer than its process lives."""
+        with sweep_lease(self.ctx.engine, now=now, lease=CLAIM_LEASE) as lease:
+            yield lease
 
-        The ledger's unique key alone keeps every single nudge exactly-once, but the daily and weekly caps
-        are decided from a snapshot of the ledger: two sweeps planning from different moments could each
-        give the same person a different nudge on one day. A lease row in the database (not PostgreSQL's
-        advisory lock) serialises sweeps on SQLite and PostgreSQL alike; a holder that dies frees it when
-        the lease runs out, the same time after which its open claims are recovered. That is also why not
-        `SKIP LOCKED`: it only keeps two sweeps off the same row, not off the same person. The price: after a
-        crash, sweeping waits up to CLAIM_LEASE, which a dead sweep's claims must wait for anyway.
-        """
-        holder = f"{self.worker}:{uuid.uuid4().hex[:8]}"
-        with self.ctx.session() as session:
-            acquired = flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=now,
-                                        lease=CLAIM_LEASE)
-        try:
-            yield holder if acquired else None
-        finally:
-            if acquired:
-                with self.ctx.session() as session:
-                    flags.release_lease(flags.SWEEP_LEASE, session=session, holder=holder)
-
-    def _renew_lock(self, holder: str, now: datetime) -> None:
-        """Renew the sweep lease `holder` took, so a long delivery never looks dead to another instance."""
-        with self.ctx.session() as session:
-            flags.take_lease(flags.SWEEP_LEASE, session=session, holder=holder, now=now, lease=CLAIM_LEASE)
-
-    def _sweep(self, *, now: datetime, dry_run: bool, holder: str | None = None) -> SweepResult:
+    def _sweep(self, *, now: datetime, dry_run: bool, holder: SweepLease | None = None) -> SweepResult:
         result = SweepResult()
         started = time.monotonic()
         if not dry_run:
@@ -170,7 +147,7 @@ class SweepService:
         result.state_changes = len(decided.changes)
         if dry_run:
             return result
-        renew = None if holder is None else partial(self._renew_lock, holder)
+        renew = None if holder is None else holder.renew
         self.delivery.send(decided.nudges, result, now, renew=renew, elapsed=time.monotonic() - started)
         if result.sent or result.undeliverable:
             logger.info("sweep at %s: %d sent, %d undeliverable, %d skipped, %d to retry", now.isoformat(),
