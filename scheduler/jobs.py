@@ -9,4 +9,6 @@ from bot.services import Services
 
 def send_due_nudges(services: Services) -> None:
     """Run one nudge sweep as of now (APScheduler logs a failed tick; the next tick tries again)."""
-    services.nudges.sweep(now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    services.nudges.sweep(now=now)
+    services.matching.expire_requests(now=now)

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
-from bot.domain.policy import WORK_END, WORK_START, zone_of
+from bot.domain.policy import WORK_END, WORK_START, next_working_day, zone_of
 
 MIN_OVERLAP_MINUTES = 60
 TOPIC_POINTS = 10
@@ -29,6 +29,8 @@ ROOM_POINTS = 2
 ROOM_POINTS_UP_TO = 5
 FRONT_OF_QUEUE_POINTS = 30
 CHOICES_OFFERED = 3
+REQUEST_WORKING_DAYS = 3  # a mentor's silence this long declines a mentee's request
+OFFER_KIND = "match_offer"  # the ledger's kind for a mentee's next offer after a decline or silence
 # A Wednesday: overlaps are measured on an ordinary mid-week day, away from any DST change in either hemisphere.
 REFERENCE_DAY = date(2026, 6, 17)
 
@@ -172,7 +174,7 @@ def explain(mentor: Candidate, mentee: Candidate) -> str:
     return f"{topics}; {hours_text(overlap_minutes(mentor.zone, mentee.zone))}; {room}{front}"
 
 
-def _why_unmatched_mentee(mentee: Candidate, mentors: Sequence[Candidate]) -> str:
+def why_unmatched_mentee(mentee: Candidate, mentors: Sequence[Candidate]) -> str:
     others = [m for m in mentors if m.person_id != mentee.person_id]
     if not others:
         return "there are no mentors in the pool"
@@ -195,7 +197,7 @@ def _why_unmatched_mentee(mentee: Candidate, mentors: Sequence[Candidate]) -> st
     return f"the free mentors{of_topic} went to other mentees this round"
 
 
-def _why_unmatched_mentor(mentor: Candidate, mentees: Sequence[Candidate]) -> str:
+def why_unmatched_mentor(mentor: Candidate, mentees: Sequence[Candidate]) -> str:
     if mentor.free <= 0:
         return f"full ({mentor.current_pairs} of {mentor.capacity} mentees)"
     others = [m for m in mentees if m.person_id != mentor.person_id]
@@ -237,9 +239,9 @@ def propose_matches(pool: Sequence[Candidate]) -> MatchResult:
         if person.person_id in matched:
             continue
         if person.may_be_mentored and fixed.get(person.person_id) != Role.MENTOR:
-            unmatched.append(Unmatched(person.person_id, _why_unmatched_mentee(person, mentors)))
+            unmatched.append(Unmatched(person.person_id, why_unmatched_mentee(person, mentors)))
         else:
-            unmatched.append(Unmatched(person.person_id, _why_unmatched_mentor(person, mentees)))
+            unmatched.append(Unmatched(person.person_id, why_unmatched_mentor(person, mentees)))
     return MatchResult(proposals=proposals, unmatched=unmatched)
 
 
@@ -317,6 +319,17 @@ def score_matrix(mentors: Sequence[Candidate], mentees: Sequence[Candidate]):  #
                 allowed[row, col] = False
     scores = _score(shared, overlap, np.minimum(free, ROOM_POINTS_UP_TO)[None, :], front.astype(np.int32)[:, None])
     return np.where(allowed, scores, 0).astype(np.int64)
+
+
+def is_request_expired(asked_at: datetime, mentor_zone: str | None, now: datetime, *, default_zone: str = "UTC"
+                       ) -> bool:
+    """Return True once REQUEST_WORKING_DAYS working days (in the mentor's zone) passed since the request."""
+    zone = zone_of(mentor_zone, default_zone)
+    asked = asked_at.astimezone(zone)
+    day = asked.date()
+    for _ in range(REQUEST_WORKING_DAYS):
+        day = next_working_day(day)
+    return now.astimezone(zone) >= datetime.combine(day, asked.timetz())
 
 
 def best_choices(mentee: Candidate, mentors: Sequence[Candidate], *, skip: Iterable[str] = (),
