@@ -230,6 +230,6 @@ def test_leave_takes_someone_out_of_the_pool_and_withdraws_their_proposals(slack
     assert "You've left the mentoring program's pool" in last_reply(fake_slack)["text"]
     assert [p.in_pool for p in _profiles(engine)] == [True, False]
     with Session(engine) as session:
-        assert [p.status for p in session.exec(select(MatchProposal))] == [ProposalStatus.SUPERSEDED]
+        assert [p.status for p in session.exec(select(MatchProposal))] == [ProposalStatus.WITHDRAWN]
     slack.command("join", user_id=THEO)
     assert opened_view(fake_slack)["submit"]["text"] == "Join"

@@ -291,6 +291,7 @@ class ProfileBlock(SQLModel, table=True):
 class ProposalStatus(StrEnum):
     PROPOSED = "proposed"  # waiting for the coordinator
     SUPERSEDED = "superseded"  # a later `match` replaced it
+    WITHDRAWN = "withdrawn"  # one of the two left the pool
     SKIPPED = "skipped"
     OFFERED = "offered"  # one of a mentee's choices
     NOT_CHOSEN = "not_chosen"

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 PENDING = (ProposalStatus.OFFERED, ProposalStatus.CHOSEN)
 STATUS_WORDS = {ProposalStatus.ACCEPTED: "was already accepted", ProposalStatus.SKIPPED: "was skipped",
                 ProposalStatus.SUPERSEDED: "was replaced by a newer `/mentoring match`",
+                ProposalStatus.WITHDRAWN: "was withdrawn: one of them left the pool",
                 ProposalStatus.DECLINED: "was declined", ProposalStatus.EXPIRED: "expired unanswered",
                 ProposalStatus.NOT_CHOSEN: "is no longer open: another mentor was picked",
                 ProposalStatus.CHOSEN: "is waiting for the mentor's answer"}

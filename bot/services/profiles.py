@@ -130,7 +130,7 @@ class ProfileService:
             session.add(profile)
             for proposal in [*store.list_proposals(OPEN_PROPOSALS, session=session, mentee_id=actor),
                              *store.list_proposals(OPEN_PROPOSALS, session=session, mentor_id=actor)]:
-                proposal.status = ProposalStatus.SUPERSEDED
+                proposal.status = ProposalStatus.WITHDRAWN
                 proposal.decided_at = now
                 session.add(proposal)
             session.commit()
