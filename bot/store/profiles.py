@@ -45,6 +45,12 @@ def get_profile(person_id: str, *, session: Session) -> Profile | None:
     return session.get(Profile, person_id)
 
 
+def current_questions(person_id: str, *, session: Session) -> str:
+    """Return the mentee's current questions ("" without a profile)."""
+    profile = session.get(Profile, person_id)
+    return profile.questions if profile is not None else ""
+
+
 def profile_topic_ids(person_id: str, *, session: Session) -> dict[str, list[int]]:
     """Return the person's topic ids by kind (offered, wanted)."""
     found: dict[str, list[int]] = {OFFERED: [], WANTED: []}
