@@ -340,3 +340,36 @@ def test_a_mentee_cannot_pick_twice(choice_pool, fake_slack, engine):
     choice_pool.block_action(user_id=THEO, action_id=CHOICE_PICK_ACTION, value=second["value"])
     assert "another mentor was picked" in last_reply(fake_slack)["text"]
     assert fake_slack.posted(_dm(NOOR)) == [] or "would like you" not in json.dumps(fake_slack.posted(_dm(NOOR)))
+
+
+# ---- privacy --------------------------------------------------------------------------------------
+
+
+def test_the_export_carries_topics_but_never_strengths_or_questions(slack, fake_slack, engine, pool, runtime):
+    slack.command("match", user_id=COORDINATOR)
+    slack.block_action(user_id=COORDINATOR, action_id=MATCH_ACCEPT_ACTION, value=str(_proposals(engine)[0].id))
+    content = runtime.services.nudges.export_csv()
+    header, row = content.splitlines()[:2]
+    assert header.endswith("mentor_topics_offered,mentee_topics_wanted")
+    assert row.endswith("design reviews; public speaking,design reviews; public speaking")
+    assert "Ten years" not in content and "hard feedback" not in content
+
+
+def test_a_profile_is_seen_by_coordinators_and_the_partner_but_never_its_block_list(slack, fake_slack, engine,
+                                                                                    pool):
+    join(slack, fake_slack, OTHER, role="mentee", wanted=("leadership",), questions="Where do I start?",
+         blocked=(MAYA,))
+    slack.command(f"profile <@{OTHER}>", user_id=NOOR)
+    assert "seen by coordinators and, once you are paired, by your partner" in last_reply(fake_slack)["text"]
+    slack.command(f"profile <@{OTHER}>", user_id=COORDINATOR)
+    card = last_reply(fake_slack)["text"]
+    assert "*Wants:* *leadership*" in card and "Where do I start?" in card
+    assert MAYA not in card and "Maya" not in card, "the block list is shown to nobody"
+    slack.command("match", user_id=COORDINATOR)
+    proposal = next(p for p in _proposals(engine) if p.mentee_id == OTHER)
+    assert proposal.mentor_id == NOOR
+    slack.block_action(user_id=COORDINATOR, action_id=MATCH_ACCEPT_ACTION, value=str(proposal.id))
+    slack.command(f"profile <@{OTHER}>", user_id=NOOR)
+    assert "Where do I start?" in last_reply(fake_slack)["text"]
+    slack.command(f"profile <@{NOOR}> <@{OTHER}>", user_id=COORDINATOR)
+    assert "Name one partner at most" in last_reply(fake_slack)["text"]

@@ -190,6 +190,23 @@ def build_profile_saved_reply(*, joining: bool, role: str) -> Reply:
     return Reply(text=text, blocks=[section(text)])
 
 
+def build_profile_card(*, person_id: str, role: str, in_pool: bool, capacity: int, offered: list[str],
+                       wanted: list[str], strengths: str, questions: str) -> Reply:
+    """Return someone's profile as their partner or a coordinator reads it (never their block list)."""
+    lines = [f"*{mention(person_id)}* — {ROLE_LABELS[Role(role)].split(' —')[0].lower()}"
+             + ("" if in_pool else " (not in the pool now)")]
+    if role != Role.MENTEE:
+        lines.append(f"*Offers:* {topic_list(offered) or '—'} · up to {capacity} mentee{'s' if capacity > 1 else ''}")
+    if role != Role.MENTOR:
+        lines.append(f"*Wants:* {topic_list(wanted) or '—'}")
+    if strengths:
+        lines.append(f"*Strengths:* {escape_mrkdwn(strengths)}")
+    if questions:
+        lines.append(f"*Current questions:* {escape_mrkdwn(questions)}")
+    text = "\n".join(lines)
+    return Reply(text=truncate(text, MAX_SECTION_TEXT), blocks=[section(text)])
+
+
 def build_join_home_blocks() -> list[Block]:
     return [
         section("*Want a mentor, or to be one?* Tell the program what you bring and what you want, and it will "

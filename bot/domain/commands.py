@@ -36,7 +36,7 @@ USAGE = {
     "summary": "/mentoring summary",
     "quiet": "/mentoring quiet on|off",
     "join": "/mentoring join",
-    "profile": "/mentoring profile",
+    "profile": "/mentoring profile [@person]",
     "leave": "/mentoring leave",
     "topics": "/mentoring topics [add|remove <name>]",
     "match": "/mentoring match",
@@ -147,6 +147,13 @@ class OpenProfile:
 
 
 @dataclass(frozen=True)
+class ShowProfile:
+    """`profile @person`: read someone's profile (coordinators, and their partner once paired)."""
+
+    person_id: str
+
+
+@dataclass(frozen=True)
 class LeavePool:
     pass
 
@@ -167,7 +174,7 @@ class ProposeMatches:
 Command = (
     Help | RegisterPair | ListPairs | OpenCheckin | OpenAgreement | AddGoal | ListGoals | CompleteGoal
     | ShowPhase | PausePair | ResumePair | EndPair | PostSummary | SetQuiet
-    | OpenProfile | LeavePool | ManageTopics | ProposeMatches
+    | OpenProfile | ShowProfile | LeavePool | ManageTopics | ProposeMatches
 )
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -542,6 +549,10 @@ def parse_command(text: str, *, today: date) -> Command:
         return PostSummary()
     if name == "quiet":
         return _parse_quiet(args)
+    if name == "profile" and args:
+        person = _partner_only(args, USAGE["profile"])
+        if person is not None:
+            return ShowProfile(person_id=person)
     if name in ("join", "profile", "leave", "match"):
         _no_arguments(name, args)
         if name == "leave":

@@ -26,6 +26,7 @@ from bot.domain.commands import (
     ResumePair,
     SetQuiet,
     ShowPhase,
+    ShowProfile,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -100,6 +101,8 @@ class CommandService:
             case OpenProfile(joining=joining):
                 self.services.profiles.open_profile_modal(actor=actor, trigger_id=trigger_id or "", joining=joining)
                 return None
+            case ShowProfile(person_id=person):
+                return self.services.profiles.show_profile(actor=actor, person_id=person, now=now)
             case LeavePool():
                 return self.services.profiles.leave(actor=actor, now=now)
             case ManageTopics():

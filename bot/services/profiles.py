@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot.blocks import Reply
+from bot.blocks import Reply, mention
 from bot.blocks.ids import (
     PROFILE_BLOCKED_BLOCK,
     PROFILE_CAPACITY_BLOCK,
@@ -25,6 +25,7 @@ from bot.blocks.matching import (
     MAX_TOPICS,
     ProfileFields,
     ProfileForm,
+    build_profile_card,
     build_profile_modal,
     build_profile_saved_reply,
     build_topics_reply,
@@ -37,6 +38,7 @@ from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.store import profiles as store
+from bot.store.pairs import find_open_pair_between
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -137,6 +139,23 @@ class ProfileService:
         text = ("You've left the mentoring program's pool: no new match will be proposed for you. Your current "
                 "pairs carry on; `/mentoring join` brings you back.")
         return Reply(text=text)
+
+    def show_profile(self, *, actor: str, person_id: str, now: datetime) -> Reply:
+        """Show a profile to its owner, a coordinator, or the person's partner in a pair; never the block list."""
+        usage = USAGE["profile"]
+        with self.ctx.session() as session:
+            allowed = (actor == person_id or find_open_pair_between(actor, person_id, session=session) is not None
+                       or self.services.people.is_coordinator(session, actor, now))
+            if not allowed:
+                raise UserError("A profile is seen by coordinators and, once you are paired, by your partner.", usage)
+            profile = store.get_profile(person_id, session=session)
+            if profile is None:
+                raise UserError(f"{mention(person_id)} hasn't filled in a profile.", usage)
+            return build_profile_card(
+                person_id=person_id, role=profile.role, in_pool=profile.in_pool, capacity=profile.capacity,
+                offered=store.topic_names(person_id, store.OFFERED, session=session),
+                wanted=store.topic_names(person_id, store.WANTED, session=session),
+                strengths=profile.strengths, questions=profile.questions)
 
     def is_in_pool(self, session: Session, user_id: str) -> bool:
         profile = store.get_profile(user_id, session=session)

@@ -84,6 +84,16 @@ def topic_names(person_id: str, kind: str, *, session: Session) -> list[str]:
     return list(session.exec(query))
 
 
+def profile_topics(*, session: Session) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Return every profile's topic names by (person, kind), sorted: what the export may carry of a profile."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    query = (select(ProfileTopic.person_id, ProfileTopic.kind, Topic.name)
+             .join(Topic, col(Topic.id) == ProfileTopic.topic_id).order_by(Topic.key))
+    for person_id, kind, name in session.exec(query):
+        found[(person_id, kind)].append(name)
+    return {key: tuple(names) for key, names in found.items()}
+
+
 @dataclass
 class PoolEntry:
     """Everything the matcher needs about one person in the pool, as stored."""
