@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlmodel import Session, select
 
 from bot.app import build_app
@@ -21,6 +22,7 @@ from bot.blocks.ids import (
     REQUEST_DECLINE_ACTION,
 )
 from bot.domain.models import MatchProposal, Nudge, Pair, PairStatus, Profile, ProposalStatus
+from scheduler.jobs import send_due_nudges
 from tests.conftest import COORDINATOR, OTHER, make_settings
 from tests.factories import make_pair
 from tests.matching_helpers import MAYA, NOOR, THEO, UMA, add_people, add_topics, join, last_reply
@@ -373,3 +375,12 @@ def test_a_profile_is_seen_by_coordinators_and_the_partner_but_never_its_block_l
     assert "Where do I start?" in last_reply(fake_slack)["text"]
     slack.command(f"profile <@{NOOR}> <@{OTHER}>", user_id=COORDINATOR)
     assert "Name one partner at most" in last_reply(fake_slack)["text"]
+
+
+def test_the_scheduled_sweep_declines_a_silent_mentor_by_the_real_clock(choice_pool, fake_slack, engine, runtime):
+    choice_pool.block_action(user_id=THEO, action_id=CHOICE_PICK_ACTION, value=_choices(fake_slack, THEO)[0]["value"])
+    asked_at = next(p.asked_at for p in _proposals(engine) if p.status == ProposalStatus.CHOSEN)
+    with time_machine.travel(_working_morning_after(asked_at, 6, "Europe/Berlin"), tick=False):
+        send_due_nudges(runtime.services)
+    assert "didn't answer within 3 working days" in fake_slack.posted(_dm(THEO))[-1]["text"]
+    assert [p.status for p in _proposals(engine) if p.mentor_id == MAYA] == [ProposalStatus.EXPIRED]
