@@ -384,3 +384,35 @@ def test_the_scheduled_sweep_declines_a_silent_mentor_by_the_real_clock(choice_p
         send_due_nudges(runtime.services)
     assert "didn't answer within 3 working days" in fake_slack.posted(_dm(THEO))[-1]["text"]
     assert [p.status for p in _proposals(engine) if p.mentor_id == MAYA] == [ProposalStatus.EXPIRED]
+
+
+def test_when_the_mentor_fills_up_the_other_mentee_waiting_on_them_is_offered_the_next_best(choice_slack,
+                                                                                            fake_slack, engine):
+    add_people(fake_slack)
+    add_topics(choice_slack)
+    join(choice_slack, fake_slack, MAYA, role="mentor", offered=("leadership",), capacity="1")
+    join(choice_slack, fake_slack, NOOR, role="mentor", offered=("leadership",))
+    join(choice_slack, fake_slack, THEO, role="mentee", wanted=("leadership",))
+    join(choice_slack, fake_slack, UMA, role="mentee", wanted=("leadership",))
+    choice_slack.command("match", user_id=COORDINATOR)
+    for mentee in (THEO, UMA):
+        [maya] = [c for c in _choices(fake_slack, mentee)
+                  if next(p for p in _proposals(engine) if p.id == int(c["value"])).mentor_id == MAYA]
+        choice_slack.block_action(user_id=mentee, action_id=CHOICE_PICK_ACTION, value=maya["value"])
+    theo_request = next(p for p in _proposals(engine) if p.mentee_id == THEO and p.status == ProposalStatus.CHOSEN)
+    choice_slack.block_action(user_id=MAYA, action_id=REQUEST_ACCEPT_ACTION, value=str(theo_request.id))
+    assert [(p.mentor_id, p.mentee_id) for p in _pairs(engine)] == [(MAYA, THEO)]
+    offer = fake_slack.posted(_dm(UMA))[-1]
+    assert f"<@{MAYA}> couldn't take you on" in offer["text"]
+    assert f"<@{NOOR}>" in json.dumps(offer["blocks"])
+    uma_request = next(p for p in _proposals(engine) if p.mentee_id == UMA and p.mentor_id == MAYA)
+    assert uma_request.status == ProposalStatus.DECLINED
+
+
+def test_when_an_asked_mentor_leaves_the_mentee_is_offered_the_next_best(choice_pool, fake_slack, engine):
+    choice_pool.block_action(user_id=THEO, action_id=CHOICE_PICK_ACTION, value=_choices(fake_slack, THEO)[0]["value"])
+    choice_pool.command("leave", user_id=MAYA)
+    offer = fake_slack.posted(_dm(THEO))[-1]
+    assert f"<@{MAYA}> couldn't take you on" in offer["text"]
+    [again] = _choices(fake_slack, THEO)
+    assert next(p for p in _proposals(engine) if p.id == int(again["value"])).mentor_id == NOOR

@@ -286,8 +286,20 @@ class MatchingService:
             actor=actor, command=RegisterPair(mentor_id=proposal.mentor_id, mentee_id=proposal.mentee_id), now=now,
             introduction=introduction, chosen_by_members=True)
         self._accepted(proposal_id, actor, now)
+        with self.ctx.session() as session:
+            mentor = store.load_pool(session=session, person_ids=[actor]).get(actor)
+            full = mentor is None or mentor.mentoring_now >= mentor.profile.capacity
+        if full:
+            self.release_requests_to(actor, now)
         return Reply(text=f":tada: You're now {mention(proposal.mentee_id)}'s mentor; I've welcomed you both in a "
                           "group DM.")
+
+    def release_requests_to(self, mentor_id: str, now: datetime) -> int:
+        """Decline the requests still waiting on a mentor who is full or left, offering each mentee their next best."""
+        with self.ctx.session() as session:
+            waiting = [p.id or 0 for p in store.list_proposals([ProposalStatus.CHOSEN], session=session,
+                                                               mentor_id=mentor_id)]
+        return sum(self._close_and_reoffer(i, ProposalStatus.DECLINED, None, now) for i in waiting)
 
     def expire_requests(self, *, now: datetime) -> int:
         """Count as declined every mentor request unanswered for the working days allowed; return how many."""

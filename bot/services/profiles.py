@@ -130,12 +130,15 @@ class ProfileService:
             profile.in_pool = False
             profile.updated_at = now
             session.add(profile)
+            # A mentee waiting on this mentor's answer is offered their next best instead (below).
+            asked = (ProposalStatus.PROPOSED, ProposalStatus.OFFERED)
             for proposal in [*store.list_proposals(OPEN_PROPOSALS, session=session, mentee_id=actor),
-                             *store.list_proposals(OPEN_PROPOSALS, session=session, mentor_id=actor)]:
+                             *store.list_proposals(asked, session=session, mentor_id=actor)]:
                 proposal.status = ProposalStatus.WITHDRAWN
                 proposal.decided_at = now
                 session.add(proposal)
             session.commit()
+        self.services.matching.release_requests_to(actor, now)
         text = ("You've left the mentoring program's pool: no new match will be proposed for you. Your current "
                 "pairs carry on; `/mentoring join` brings you back.")
         return Reply(text=text)
