@@ -12,7 +12,7 @@ from bot.domain.summary import RatedCheckin
 EXPORT_COLUMNS = (
     "pair_id", "mentor_id", "mentor_name", "mentee_id", "mentee_name", "phase", "status", "started_on",
     "ends_on", "cadence_days", "checkins", "last_checkin_on", "average_rating", "goals_set", "goals_achieved",
-    "help_requests", "closure_reason",
+    "help_requests", "closure_reason", "mentor_topics_offered", "mentee_topics_wanted",
 )
 
 
@@ -23,6 +23,8 @@ class ExportInputs:
     checkins: tuple[RatedCheckin, ...] = ()
     goals: tuple[tuple[int, str], ...] = ()  # (pair_id, status)
     help_pair_ids: tuple[int, ...] = ()
+    # (person, "offered" | "wanted") -> topic names: a profile's topics, never its strengths or questions
+    topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
 def _safe_cell(value: str) -> str:
@@ -68,5 +70,7 @@ def export_rows(inputs: ExportInputs) -> list[dict[str, str]]:
             "goals_achieved": str(goals_done[pair_id]),
             "help_requests": str(helps[pair_id]),
             "closure_reason": pair.closure_reason or "",
+            "mentor_topics_offered": "; ".join(inputs.topics.get((pair.mentor_id, "offered"), ())),
+            "mentee_topics_wanted": "; ".join(inputs.topics.get((pair.mentee_id, "wanted"), ())),
         })
     return rows

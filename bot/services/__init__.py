@@ -8,8 +8,10 @@ from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
+from bot.services.matching import MatchingService
 from bot.services.nudges import NudgeService
 from bot.services.people import PeopleService
+from bot.services.profiles import ProfileService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
 
@@ -25,3 +27,5 @@ class Services:
         self.checkins = CheckinService(ctx, self)
         self.home = HomeService(ctx, self)
         self.nudges = NudgeService(ctx, self)
+        self.profiles = ProfileService(ctx, self)
+        self.matching = MatchingService(ctx, self)

@@ -34,11 +34,14 @@ from bot.blocks.ids import (
     CHECKIN_NEXT_INPUT,
     CHECKIN_PRIVATE_BLOCK,
     CHECKIN_PRIVATE_INPUT,
+    CHECKIN_QUESTIONS_BLOCK,
     CHECKIN_RATING_BLOCK,
     CHECKIN_RATING_INPUT,
     CHECKIN_SHARED_BLOCK,
     CHECKIN_SHARED_INPUT,
+    INPUT_ACTION,
 )
+from bot.blocks.matching import MAX_PROFILE_TEXT
 from bot.blocks.refs import BadPairRef, PairRef, id_from_text
 from bot.domain.models import (
     CheckIn,
@@ -59,6 +62,7 @@ from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.store import checkins as store
 from bot.store import get_pair, is_member, partner_of
+from bot.store.profiles import get_profile
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -243,12 +247,14 @@ class CheckinService:
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)
+            profile = get_profile(actor, session=session) if actor == pair.mentee_id else None
+            questions = profile.questions if profile is not None else None
             own = self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
         # Only the presser's own prompt is marked done once the check-in is saved.
         source = PairRef(pair_id=pair_id, channel=source_channel if own else None, ts=source_ts if own else None)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
-                                   today=today, goals=goals)
+                                   today=today, goals=goals, questions=questions)
         self.ctx.gateway.open_view(trigger_id, view)
 
     def save_checkin(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> CheckinResult:
@@ -309,8 +315,17 @@ class CheckinService:
                 else:
                     progress.append((goal, choice))
 
+            questions = _text(values, CHECKIN_QUESTIONS_BLOCK, INPUT_ACTION) if CHECKIN_QUESTIONS_BLOCK in values \
+                else None
+            if questions is not None and len(questions) > MAX_PROFILE_TEXT:
+                errors[CHECKIN_QUESTIONS_BLOCK] = f"Keep it to {MAX_PROFILE_TEXT} characters ({len(questions)} now)."
+
             if errors or met_on is None:
                 return CheckinResult(errors=errors)
+            profile = get_profile(actor, session=session) if actor == pair.mentee_id else None
+            if questions is not None and profile is not None:
+                profile.questions = questions
+                session.add(profile)
 
             checkin = CheckIn(pair_id=source.pair_id, author_id=actor, met_on=met_on, rating=rating,
                               shared_text_enc=self.ctx.cipher.encrypt(shared), next_meeting_on=next_on,

@@ -12,16 +12,21 @@ from bot.domain.commands import (
     CompleteGoal,
     EndPair,
     Help,
+    LeavePool,
     ListGoals,
     ListPairs,
+    ManageTopics,
     OpenAgreement,
     OpenCheckin,
+    OpenProfile,
     PausePair,
     PostSummary,
+    ProposeMatches,
     RegisterPair,
     ResumePair,
     SetQuiet,
     ShowPhase,
+    ShowProfile,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -100,6 +105,17 @@ class CommandService:
                 return self.services.nudges.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
                 return lifecycle.set_quiet(actor=actor, on=on, now=now)
+            case OpenProfile(joining=joining):
+                self.services.profiles.open_profile_modal(actor=actor, trigger_id=trigger_id or "", joining=joining)
+                return None
+            case ShowProfile(person_id=person):
+                return self.services.profiles.show_profile(actor=actor, person_id=person, now=now)
+            case LeavePool():
+                return self.services.profiles.leave(actor=actor, now=now)
+            case ManageTopics():
+                return self.services.profiles.manage_topics(actor=actor, command=command, now=now)
+            case ProposeMatches():
+                return self.services.matching.propose(actor=actor, now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:

@@ -83,7 +83,7 @@ class HomeService:
             ))
         overview = self.program_overview(session, today) if coordinator else None
         return HomeData(user_id=user_id, today=today, pairs=cards, overview=overview,
-                        quiet=is_quiet(session))
+                        quiet=is_quiet(session), in_pool=self.services.profiles.is_in_pool(session, user_id))
 
     def program_overview(self, session: Session, today: date) -> ProgramOverview:
         """Return counts, phases and at-risk pairs: dates and numbers only, never note text."""

@@ -49,6 +49,7 @@ from bot.services.people import INFO_MAX_AGE
 from bot.services.recovery import DeliveryInDoubt, find_in_history, post_keyed
 from bot.store import nudges as ledger
 from bot.store.nudges import load_export_inputs, load_program_state, load_summary_inputs, read_program
+from bot.store.profiles import current_questions
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -526,7 +527,13 @@ class NudgeService:
             last_met_on=last_met,
             next_meeting_on=facts.next_meeting_on,
             days_silent=days_silent(facts.pair, last_met, today),
+            mentee_questions=self._mentee_questions(facts.pair.mentee_id)
+            if nudge.kind == NudgeKind.MEETING_PREP and nudge.role == "mentor" else "",
         ))
+
+    def _mentee_questions(self, mentee_id: str) -> str:
+        with self.ctx.session() as session:
+            return current_questions(mentee_id, session=session)
 
     # ---- the summary -------------------------------------------------------------------------------------
 

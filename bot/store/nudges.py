@@ -45,6 +45,7 @@ from bot.domain.policy import (
 )
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
 from bot.store.flags import QUIET
+from bot.store.profiles import profile_topics
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
 
@@ -515,4 +516,5 @@ def load_export_inputs(*, session: Session) -> ExportInputs:
     )
     goals = tuple(session.exec(select(Goal.pair_id, Goal.status)).all())
     helps = tuple(session.exec(select(HelpRequest.pair_id)).all())
-    return ExportInputs(pairs=pairs, names=names, checkins=checkins, goals=goals, help_pair_ids=helps)
+    return ExportInputs(pairs=pairs, names=names, checkins=checkins, goals=goals, help_pair_ids=helps,
+                        topics=profile_topics(session=session))
