@@ -26,6 +26,9 @@ class SettingsError(Exception):
         super().__init__(f"{name} {problem}. {fix}")
 
 
+MATCHING_MODES = ("coordinator", "mentee-choice")
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str
@@ -43,6 +46,7 @@ class Settings:
     db_pool_size: int = 5
     metrics_port: int | None = None  # Socket Mode's /healthz and /metrics (HTTP mode serves them on `port`)
     log_level: str = "INFO"
+    matching: str = "coordinator"  # MATCHING_MODES: who approves a proposed match
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -193,7 +197,12 @@ def _parse(values: Mapping[str, str], *, require_signing_secret: bool) -> Settin
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("LOG_LEVEL", f"is {log_level!r}", "Use DEBUG, INFO, WARNING or ERROR.")
 
+    matching = (_get(values, "MENTORBOT_MATCHING") or "coordinator").strip().lower()
+    if matching not in MATCHING_MODES:
+        raise SettingsError("MENTORBOT_MATCHING", f"is {matching!r}", "Use coordinator or mentee-choice.")
+
     return Settings(
+        matching=matching,
         slack_bot_token=token,
         slack_app_token=app_token,
         slack_signing_secret=secret,

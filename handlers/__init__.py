@@ -12,7 +12,7 @@ from slack_bolt.middleware import Middleware
 
 from bot.metrics import ACK_SECONDS
 from bot.services import Services
-from handlers import actions, agreement, commands, events, views
+from handlers import actions, agreement, commands, events, matching, views
 from handlers.after_ack import AfterAck, tell_about_unexpected_error
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
     agreement.register(app)
     views.register(app)
     events.register(app)
+    matching.register(app)
 
 
 def _describe(body: dict[str, Any]) -> str:

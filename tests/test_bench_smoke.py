@@ -50,3 +50,12 @@ def test_memory_bench_reports_resident_memory_of_a_running_bot():
     lines = run_bench("memory.py", "--pairs", "30", "--seconds", "2")
     assert len(lines) == 1 and lines[0].startswith("pairs: 30 "), lines
     assert "resident at start:" in lines[0] and "MB" in lines[0]
+
+
+def test_matching_bench_reports_proposals_for_the_pool():
+    lines = run_bench("matching.py", "--mentors", "20", "--mentees", "25", "--topics", "5", "--runs", "1")
+    assert lines[0].split() == ["people", "topics", "places", "proposed", "unmatched", "score", "seconds", "worst",
+                                "imports"]
+    [row] = [line.split() for line in lines[1:]]
+    assert row[:2] == ["45", "5"]
+    assert 0 < int(row[3]) <= 25, "some mentees should have been proposed a mentor"

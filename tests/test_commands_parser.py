@@ -14,16 +14,21 @@ from bot.domain.commands import (
     CompleteGoal,
     EndPair,
     Help,
+    LeavePool,
     ListGoals,
     ListPairs,
+    ManageTopics,
     OpenAgreement,
     OpenCheckin,
+    OpenProfile,
     PausePair,
     PostSummary,
+    ProposeMatches,
     RegisterPair,
     ResumePair,
     SetQuiet,
     ShowPhase,
+    ShowProfile,
     UnknownCommand,
     UsageError,
     cadence_label,
@@ -34,7 +39,8 @@ from bot.domain.commands import (
 
 TODAY = date(2026, 11, 22)
 COMMAND_TYPES = (Help, RegisterPair, ListPairs, OpenCheckin, OpenAgreement, AddGoal, ListGoals, CompleteGoal,
-                 ShowPhase, PausePair, ResumePair, EndPair, PostSummary, SetQuiet)
+                 ShowPhase, PausePair, ResumePair, EndPair, PostSummary, SetQuiet,
+                 OpenProfile, ShowProfile, LeavePool, ManageTopics, ProposeMatches)
 MAYA = "<@UMAYA01|maya>"
 THEO = "<@UTHEO01>"
 

@@ -36,7 +36,7 @@ def test_rows_count_checkins_goals_and_help_per_pair():
         "mentee_name": "'=HYPERLINK(\"x\")", "phase": "progression", "status": "active", "started_on": "2026-01-05",
         "ends_on": "2026-07-05", "cadence_days": "14", "checkins": "2", "last_checkin_on": "2026-01-26",
         "average_rating": "4.5", "goals_set": "2", "goals_achieved": "1", "help_requests": "0",
-        "closure_reason": "", "health": "on_track",
+        "closure_reason": "", "mentor_topics_offered": "", "mentee_topics_wanted": "", "health": "on_track",
     }
     assert (rows[1]["checkins"], rows[1]["average_rating"], rows[1]["help_requests"], rows[1]["closure_reason"]) == (
         "0", "", "2", "ended_early")

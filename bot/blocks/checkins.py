@@ -25,12 +25,15 @@ from bot.blocks.ids import (
     CHECKIN_NEXT_INPUT,
     CHECKIN_PRIVATE_BLOCK,
     CHECKIN_PRIVATE_INPUT,
+    CHECKIN_QUESTIONS_BLOCK,
     CHECKIN_RATING_BLOCK,
     CHECKIN_RATING_INPUT,
     CHECKIN_SHARED_BLOCK,
     CHECKIN_SHARED_INPUT,
     CHECKIN_VIEW,
+    INPUT_ACTION,
 )
+from bot.blocks.matching import MAX_PROFILE_TEXT
 from bot.domain.models import Goal, NudgeKind
 
 MAX_CHECKIN_TEXT = 2000
@@ -85,8 +88,12 @@ def _long_text(action_id: str, placeholder: str) -> dict[str, Any]:
 
 
 def build_checkin_modal(*, private_metadata: str, partner_id: str, partner_name: str, today: date,
-                        goals: list[Goal]) -> dict[str, Any]:
-    """Return the check-in modal for one pair; goal selects are keyed by goal id."""
+                        goals: list[Goal], questions: str | None = None) -> dict[str, Any]:
+    """Return the check-in modal for one pair; goal selects are keyed by goal id.
+
+    Args:
+        questions: the mentee's current questions from their profile, to update here (None: no such field).
+    """
     blocks: list[Block] = [
         section(f"Log your meeting with {mention(partner_id)}. What you worked on is shared with "
                 f"{escape_mrkdwn(partner_name)}; your private note is seen by you alone."),
@@ -103,6 +110,11 @@ def build_checkin_modal(*, private_metadata: str, partner_id: str, partner_name:
         _input(CHECKIN_NEXT_BLOCK, "Next meeting", {"type": "datepicker", "action_id": CHECKIN_NEXT_INPUT},
                optional=True),
     ]
+    if questions is not None:
+        element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
+                   "max_length": MAX_PROFILE_TEXT, **({"initial_value": questions} if questions else {})}
+        blocks.append(_input(CHECKIN_QUESTIONS_BLOCK, "My current questions", element, optional=True,
+                             hint="Your mentor reads these before your meetings."))
     if goals:
         blocks.append(context("*Progress on your open goals*"))
     for goal in goals[:MAX_GOALS_IN_MODAL]:

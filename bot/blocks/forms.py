@@ -15,6 +15,7 @@ from bot.blocks import ids
 from bot.blocks.agreement import FIELD_OF_BLOCK, LABEL_OF_BLOCK, MAX_LENGTH_OF_BLOCK, AgreementFields
 from bot.blocks.checkins import MAX_CHECKIN_TEXT, PROGRESS_LABELS
 from bot.blocks.lifecycle import MAX_REFLECTION_TEXT
+from bot.blocks.matching import MAX_PROFILE_TEXT
 from bot.domain.commands import UsageError, cadence_label, parse_cadence
 
 Values = dict[str, Any]  # a submitted view's state.values: block id -> action id -> element state
@@ -64,6 +65,7 @@ class CheckinForm:
     private_note: str
     next_meeting_on: PickedDate
     progress: dict[str, str] = field(default_factory=dict)  # goal id as sent -> the progress step picked
+    questions: str | None = None  # the mentee's current questions, when the modal asked for them
 
 
 def goal_block_id(goal_id: str) -> str:
@@ -85,6 +87,8 @@ def read_checkin_form(values: Values) -> CheckinForm:
         private_note=_text(values, ids.CHECKIN_PRIVATE_BLOCK, ids.CHECKIN_PRIVATE_INPUT),
         next_meeting_on=_date(values, ids.CHECKIN_NEXT_BLOCK, ids.CHECKIN_NEXT_INPUT),
         progress=progress,
+        questions=_text(values, ids.CHECKIN_QUESTIONS_BLOCK, ids.INPUT_ACTION)
+        if ids.CHECKIN_QUESTIONS_BLOCK in values else None,
     )
 
 
@@ -113,6 +117,8 @@ def checkin_errors(form: CheckinForm, *, today: date, started_on: date) -> Field
         errors[ids.CHECKIN_NEXT_BLOCK] = "Pick a date from the calendar, or leave it empty."
     elif next_on.value is not None and met_on is not None and next_on.value <= met_on:
         errors[ids.CHECKIN_NEXT_BLOCK] = "The next meeting must be after the meeting date."
+    if form.questions is not None and len(form.questions) > MAX_PROFILE_TEXT:
+        errors[ids.CHECKIN_QUESTIONS_BLOCK] = f"Keep it to {MAX_PROFILE_TEXT} characters ({len(form.questions)} now)."
     for goal_id, choice in form.progress.items():
         if choice not in PROGRESS_LABELS:
             errors[goal_block_id(goal_id)] = "Pick one of the listed progress steps."

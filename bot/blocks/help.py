@@ -5,6 +5,11 @@ from __future__ import annotations
 from bot.blocks import Reply, context, header, section
 
 MEMBER_USAGE = [
+    ("`/mentoring join`", "join the mentoring program: what you bring, what you want, who not to pair you with"),
+    ("`/mentoring profile [@person]`",
+     "change your profile; with @person, read your partner's (coordinators: anyone's)"),
+    ("`/mentoring leave`", "leave the pool (your pairs carry on)"),
+    ("`/mentoring topics`", "the program's topic list"),
     ("`/mentoring pairs`", "your pairs, with phase and last check-in"),
     ("`/mentoring checkin [@partner]`", "log a meeting: how it went, what you worked on, a private note"),
     ("`/mentoring agreement [@partner]`",
@@ -18,6 +23,8 @@ MEMBER_USAGE = [
     ("`/mentoring end [@partner]`", "start winding up: reflect, celebrate, plan what comes next"),
 ]
 COORDINATOR_USAGE = [
+    ("`/mentoring match`", "propose mentors for everyone waiting, each with its reason; accept, skip or accept all"),
+    ("`/mentoring topics add|remove <name>`", "keep the topic list people pick from"),
     ("`/mentoring pair @mentor @mentee [every N days|weeks] [until YYYY-MM-DD]`",
      "register a pair (default every 14 days, for 6 months)"),
     ("`/mentoring pairs [page]`", "every active pair with phase, last check-in and health"),
@@ -43,6 +50,8 @@ def build_help_reply(*, coordinator: bool, problem: str | None = None) -> Reply:
         context("What you write in a private note is seen by you alone; coordinators see dates, counts and "
                 "ratings, never your words.")
     )
-    text = (problem + " " if problem else "") + "Usage: /mentoring help | pairs | checkin | agreement | goal add | " \
-        "goals | goal done | phase | pause | resume | end" + (" | pair | summary | quiet" if coordinator else "")
+    commands = ("help | join | profile | leave | topics | pairs | checkin | agreement | goal add | goals | "
+                "goal done | phase | pause | resume | end")
+    text = (problem + " " if problem else "") + f"Usage: /mentoring {commands}" + (
+        " | match | pair | summary | quiet" if coordinator else "")
     return Reply(text=text, blocks=blocks)

@@ -27,6 +27,7 @@ from bot.blocks.ids import (
     RESUME_KIND_ACTION_PREFIX,
     RESUME_PROMPTS_ACTION,
 )
+from bot.blocks.matching import build_join_home_blocks
 from bot.domain.figures import RATING_WINDOW_DAYS, ProgramFigures
 from bot.domain.health import format_average
 from bot.domain.models import Phase
@@ -69,6 +70,7 @@ class HomeData:
     pairs: list[HomePair]
     overview: ProgramFigures | None = None  # the program's, for coordinators
     quiet: bool = False
+    in_pool: bool = True  # False: the Home offers "Join the mentoring program"
 
 
 def _when(day: date | None, today: date) -> str:
@@ -153,6 +155,8 @@ def build_home_view(data: HomeData) -> dict[str, Any]:
     if data.quiet:
         blocks.append(section(":mute: *Quiet mode is on* — no scheduled reminders or summaries are sent until a "
                               "coordinator runs `/mentoring quiet off`."))
+    if not data.in_pool:
+        blocks.extend(build_join_home_blocks())
     if data.overview is not None:
         blocks.extend(_overview_blocks(data.overview))
     if data.pairs:

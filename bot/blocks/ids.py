@@ -50,3 +50,26 @@ AGREEMENT_ENDS_ON_BLOCK = "agreement_ends_on"
 AGREEMENT_SUCCESS_BLOCK = "agreement_success"
 AGREEMENT_WAY_OUT_BLOCK = "agreement_way_out"
 REFLECTION_TEXT_BLOCK = "reflection_text"
+
+# Sign-up and matching
+PROFILE_VIEW = "profile_modal"
+PROFILE_JOIN_ACTION = "profile_join"  # the Home tab's "Join the mentoring program"
+PROFILE_ROLE_BLOCK = "profile_role"
+PROFILE_OFFERED_BLOCK = "profile_offered"
+PROFILE_WANTED_BLOCK = "profile_wanted"
+PROFILE_STRENGTHS_BLOCK = "profile_strengths"
+PROFILE_QUESTIONS_BLOCK = "profile_questions"
+PROFILE_CAPACITY_BLOCK = "profile_capacity"
+PROFILE_BLOCKED_BLOCK = "profile_blocked"
+HOME_JOIN_BLOCK = "home_join"
+MATCH_ACCEPT_ACTION = "match_accept"  # value: the proposal id
+MATCH_SKIP_ACTION = "match_skip"  # value: the proposal id
+MATCH_ACCEPT_ALL_ACTION = "match_accept_all"  # value "first_id:last_id" of the round
+MATCH_PROPOSAL_BLOCK_PREFIX = "match_proposal_"  # + proposal id
+MATCH_ALL_BLOCK = "match_all"
+CHOICE_PICK_ACTION = "choice_pick"  # value: the proposal id the mentee picks
+CHOICE_BLOCK_PREFIX = "choice_"  # + proposal id
+REQUEST_ACCEPT_ACTION = "request_accept"  # value: the proposal id the mentor answers
+REQUEST_DECLINE_ACTION = "request_decline"
+REQUEST_BLOCK_PREFIX = "request_"  # + proposal id
+CHECKIN_QUESTIONS_BLOCK = "checkin_questions"  # the mentee's current questions in the check-in modal

@@ -84,11 +84,14 @@ def _goal_sections(goals: list[GoalRow], today: date, room: int) -> list[Block]:
 
 
 def build_welcome_message(
-    *, pair_id: int, mentor_id: str, mentee_id: str, coordinator_id: str, cadence_days: int, ends_on: date
+    *, pair_id: int, mentor_id: str, mentee_id: str, coordinator_id: str, cadence_days: int, ends_on: date,
+    introduction: list[Block] | None = None,
 ) -> Reply:
-    """Return the welcome for a new pair's group DM, with the first-meeting guide."""
-    who = (f"{mention(mentor_id)} (mentor), meet {mention(mentee_id)} (mentee). {mention(coordinator_id)} "
-           f"has paired you for a mentoring relationship — that is why you are hearing from me.")
+    """Return the welcome for a new pair's group DM, with the first-meeting guide (after `introduction`)."""
+    by = ("You chose each other through the mentoring program" if coordinator_id in (mentor_id, mentee_id)
+          else f"{mention(coordinator_id)} has paired you for a mentoring relationship")
+    who = (f"{mention(mentor_id)} (mentor), meet {mention(mentee_id)} (mentee). {by} — that is why you are "
+           "hearing from me.")
     guide = "\n".join([
         "*For your first meeting, talk about:*",
         "• *What each of you wants* from this relationship, and *what each of you brings* to it.",
@@ -105,6 +108,7 @@ def build_welcome_message(
     blocks = [
         header("Welcome to your mentoring pair"),
         section(who),
+        *(introduction or []),
         section(guide),
         section(after),
         actions(f"welcome_{pair_id}", button("Set our agreement", SET_AGREEMENT_ACTION, str(pair_id), style="primary")),

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.blocks import Block, Reply, actions, button, context, escape_mrkdwn, mention, section
+from bot.blocks import Block, Reply, actions, button, context, escape_mrkdwn, mention, section, truncate
 from bot.blocks.ids import (
     CHECKIN_OPEN_ACTION,
     HELP_ACTION,
@@ -31,6 +31,7 @@ class NudgeFacts:
     last_met_on: date | None = None
     next_meeting_on: date | None = None
     days_silent: int = 0
+    mentee_questions: str = ""  # the mentee's current questions from their profile, for the mentor's preparation
 
 
 def nudge_metadata(key: str) -> dict[str, object]:
@@ -96,8 +97,11 @@ def _member_text(nudge: DueNudge, facts: NudgeFacts) -> str:
     if kind == NudgeKind.MEETING_PREP:
         when = f"{facts.next_meeting_on:%A, %b %-d}" if facts.next_meeting_on else "soon"
         if nudge.role == "mentor":
+            questions = (f"\nTheir current questions: {escape_mrkdwn(truncate(facts.mentee_questions, 1000))}"
+                         if facts.mentee_questions else "")
             return (f":spiral_note_pad: You meet {mention(partner)} on {when}. A few minutes to prepare: "
-                    "what are the facts of where they stand, and what do you want from this conversation?")
+                    "what are the facts of where they stand, and what do you want from this conversation?"
+                    + questions)
         goals = _goal_lines(facts.open_goals)
         return (f":spiral_note_pad: You meet {mention(partner)} on {when}. Before you go: what progress "
                 "have you made on the items from last time?" + (f"\nYour open goals:\n{goals}" if goals else ""))

@@ -42,7 +42,13 @@ USAGE = {
     "end": "/mentoring end [@partner]",
     "summary": "/mentoring summary",
     "quiet": "/mentoring quiet on|off",
+    "join": "/mentoring join",
+    "profile": "/mentoring profile [@person]",
+    "leave": "/mentoring leave",
+    "topics": "/mentoring topics [add|remove <name>]",
+    "match": "/mentoring match",
 }
+MAX_TOPIC_NAME = 75  # a topic is an option of a Block Kit menu: option text holds 75 characters
 
 
 class UsageError(Exception):
@@ -140,9 +146,42 @@ class SetQuiet:
     on: bool
 
 
+@dataclass(frozen=True)
+class OpenProfile:
+    """`join` (joining=True) or `profile`: open the sign-up form."""
+
+    joining: bool = True
+
+
+@dataclass(frozen=True)
+class ShowProfile:
+    """`profile @person`: read someone's profile (coordinators, and their partner once paired)."""
+
+    person_id: str
+
+
+@dataclass(frozen=True)
+class LeavePool:
+    pass
+
+
+@dataclass(frozen=True)
+class ManageTopics:
+    """`topics` lists (verb None); `topics add|remove <name>` changes the list."""
+
+    verb: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ProposeMatches:
+    pass
+
+
 Command = (
     Help | RegisterPair | ListPairs | OpenCheckin | OpenAgreement | AddGoal | ListGoals | CompleteGoal
     | ShowPhase | PausePair | ResumePair | EndPair | PostSummary | SetQuiet
+    | OpenProfile | ShowProfile | LeavePool | ManageTopics | ProposeMatches
 )
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -443,6 +482,30 @@ def _parse_quiet(args: list[Token]) -> SetQuiet:
     return SetQuiet(on=args[0].word == "on")
 
 
+def _parse_topics(args: list[Token]) -> ManageTopics:
+    usage = USAGE["topics"]
+    if not args:
+        return ManageTopics()
+    verb = args[0].word
+    if verb not in ("add", "remove"):
+        raise UsageError("Say “topics” to list them, “topics add <name>” or “topics remove <name>”.", usage)
+    if any(t.mention for t in args[1:]):
+        raise UsageError("A topic is a few words, not a person.", usage)
+    name = " ".join(" ".join(t.text for t in args[1:]).split())
+    if not name:
+        raise UsageError(f"Name the topic to {verb}, e.g. “topics {verb} public speaking”.", usage)
+    if len(name) > MAX_TOPIC_NAME:
+        raise UsageError(f"The topic name is {len(name)} characters long; keep it to {MAX_TOPIC_NAME}.", usage)
+    if any(char in name for char in "<>&*_~`"):
+        raise UsageError("A topic name can't contain < > & * _ ~ or `: write it in plain words.", usage)
+    return ManageTopics(verb=verb, name=name)
+
+
+def _no_arguments(name: str, args: list[Token]) -> None:
+    if args:
+        raise UsageError(f"“{name}” takes nothing after it.", USAGE[name])
+
+
 def _partner_only(args: list[Token], usage: str) -> str | None:
     partner, rest = _partner(args, usage)
     _no_more(rest, usage)
@@ -496,6 +559,19 @@ def parse_command(text: str, *, today: date) -> Command:
         return PostSummary()
     if name == "quiet":
         return _parse_quiet(args)
+    if name == "profile" and args:
+        person = _partner_only(args, USAGE["profile"])
+        if person is not None:
+            return ShowProfile(person_id=person)
+    if name in ("join", "profile", "leave", "match"):
+        _no_arguments(name, args)
+        if name == "leave":
+            return LeavePool()
+        if name == "match":
+            return ProposeMatches()
+        return OpenProfile(joining=name == "join")
+    if name == "topics":
+        return _parse_topics(args)
     raise UnknownCommand(f"I don't know the command “{shown(tokens[0].text)}”.", USAGE["help"])
 
 

@@ -22,7 +22,7 @@ ENDINGS_WINDOW_DAYS = 30
 EXPORT_COLUMNS = (
     "pair_id", "mentor_id", "mentor_name", "mentee_id", "mentee_name", "phase", "status", "started_on",
     "ends_on", "cadence_days", "checkins", "last_checkin_on", "average_rating", "goals_set", "goals_achieved",
-    "help_requests", "closure_reason", "health",
+    "help_requests", "closure_reason", "health", "mentor_topics_offered", "mentee_topics_wanted",
 )
 
 
@@ -59,6 +59,9 @@ class ProgramInputs:
     recent_checkins: tuple[RatedCheckin, ...] = ()  # at least those met in the last RATING_WINDOW_DAYS
     goals_achieved_on: tuple[date, ...] = ()
     names: dict[str, str] = field(default_factory=dict)  # display names, for the export
+    # (person, "offered" | "wanted") -> topic names, for the export: a profile's topics, never its strengths or
+    # questions
+    topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,8 @@ def export_rows(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> list[dict
             "help_requests": str(tally.help_requests),
             "closure_reason": pair.closure_reason or "",
             "health": health_of(pair, signals_of(tally, zone), today).value,
+            "mentor_topics_offered": "; ".join(inputs.topics.get((pair.mentor_id, "offered"), ())),
+            "mentee_topics_wanted": "; ".join(inputs.topics.get((pair.mentee_id, "wanted"), ())),
         })
     return rows
 

@@ -255,3 +255,83 @@ class SeenRequest(SQLModel, table=True):
     signature: str = Field(primary_key=True, max_length=80)
     # The timestamp Slack signed; the row can go once the signature would be refused as too old anyway.
     signed_at: datetime = Field(index=True)
+
+
+# ---- sign-up and matching -----------------------------------------------------------------------------
+
+
+class Topic(SQLModel, table=True):
+    """One entry of the program's topic list, kept by coordinators; `key` is the name folded for uniqueness."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=75)
+    key: str = Field(unique=True, max_length=75)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=32)
+
+
+class Profile(SQLModel, table=True):
+    """What someone brings to and wants from the program; `in_pool` is False once they leave it."""
+
+    person_id: str = Field(foreign_key="person.slack_user_id", primary_key=True, max_length=32)
+    role: str = Field(max_length=16)
+    strengths: str = Field(default="", sa_column=Column(SAText, nullable=False, default=""))
+    questions: str = Field(default="", sa_column=Column(SAText, nullable=False, default=""))
+    capacity: int = 1
+    in_pool: bool = True
+    front_of_queue: bool = False
+    joined_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProfileTopic(SQLModel, table=True):
+    """A topic someone offers (`offered`) or wants (`wanted`)."""
+
+    __tablename__ = "profile_topic"
+
+    person_id: str = Field(foreign_key="profile.person_id", primary_key=True, max_length=32, ondelete="CASCADE")
+    topic_id: int = Field(foreign_key="topic.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(primary_key=True, max_length=8)
+
+
+class ProfileBlock(SQLModel, table=True):
+    """Someone a person will not be paired with: read by the matcher only, shown to nobody."""
+
+    __tablename__ = "profile_block"
+
+    person_id: str = Field(foreign_key="profile.person_id", primary_key=True, max_length=32, ondelete="CASCADE")
+    blocked_id: str = Field(primary_key=True, max_length=32)
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"  # waiting for the coordinator
+    SUPERSEDED = "superseded"  # a later `match` replaced it
+    WITHDRAWN = "withdrawn"  # one of the two left the pool
+    SKIPPED = "skipped"
+    OFFERED = "offered"  # one of a mentee's choices
+    NOT_CHOSEN = "not_chosen"
+    CHOSEN = "chosen"  # the mentee picked it; the mentor is asked
+    DECLINED = "declined"
+    EXPIRED = "expired"  # the mentor did not answer in time
+    ACCEPTED = "accepted"
+
+
+class MatchProposal(SQLModel, table=True):
+    """A proposed mentor for a mentee, with the reason in words, and what became of it."""
+
+    __tablename__ = "match_proposal"
+    __table_args__ = (Index("ix_match_proposal_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: str = Field(max_length=32, index=True)
+    mentee_id: str = Field(max_length=32, index=True)
+    score: int = 0
+    rank: int = 0
+    reason: str = Field(default="", sa_column=Column(SAText, nullable=False, default=""))
+    status: str = Field(default=ProposalStatus.PROPOSED, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=32)
+    asked_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=32)
+    pair_id: int | None = None

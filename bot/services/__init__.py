@@ -12,9 +12,11 @@ from bot.services.errors import UserError
 from bot.services.events import EventService
 from bot.services.goals import GoalService
 from bot.services.home import HomeService
+from bot.services.matching import MatchingService
 from bot.services.notifier import Notifier
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
+from bot.services.profiles import ProfileService
 from bot.services.quiet import QuietService
 from bot.services.reports import ReportService
 from bot.services.sweep import SweepService
@@ -38,9 +40,12 @@ class Services:
         self.agreements = AgreementService(ctx, self.pairs)
         self.quiet = QuietService(ctx, self.people, self.pairs)
         self.checkins = CheckinService(ctx, self.people, self.home)
-        self.commands = CommandService(ctx=ctx, people=self.people, pairs=self.pairs, goals=self.goals,
-                                       agreements=self.agreements, checkins=self.checkins, quiet=self.quiet,
-                                       reports=self.reports)
         self.departures = DepartureService(ctx, self.people, worker=worker)
         self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
                                   reports=self.reports)
+        self.matching = MatchingService(ctx, people=self.people, pairs=self.pairs)
+        self.profiles = ProfileService(ctx, people=self.people, pairs=self.pairs, home=self.home,
+                                       matching=self.matching)
+        self.commands = CommandService(ctx=ctx, people=self.people, pairs=self.pairs, goals=self.goals,
+                                       agreements=self.agreements, checkins=self.checkins, quiet=self.quiet,
+                                       reports=self.reports, profiles=self.profiles, matching=self.matching)

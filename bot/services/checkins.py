@@ -47,6 +47,7 @@ from bot.services.home import HomeService
 from bot.services.people import PeopleService
 from bot.store import checkins as store
 from bot.store import get_pair
+from bot.store.profiles import get_profile
 
 logger = logging.getLogger(__name__)
 
@@ -193,12 +194,14 @@ class CheckinService:
             except SlackCallFailed:
                 partner_name = "your partner"
             goals = store.list_open_goals(pair_id, session=session)
+            profile = get_profile(actor, session=session) if actor == pair.mentee_id else None
+            questions = profile.questions if profile is not None else None
             own = self._answered(session, pair, actor, now, source_channel, source_ts)
             session.commit()
         # Only the presser's own prompt is marked done once the check-in is saved.
         source = PairRef(pair_id=pair_id, channel=source_channel if own else None, ts=source_ts if own else None)
         view = build_checkin_modal(private_metadata=source.encode(), partner_id=partner, partner_name=partner_name,
-                                   today=today, goals=goals)
+                                   today=today, goals=goals, questions=questions)
         self.ctx.gateway.open_view(trigger_id, view)
 
     def save_checkin(self, *, actor: str, private_metadata: str, form: CheckinForm) -> CheckinResult:
@@ -221,8 +224,13 @@ class CheckinService:
                     progress.append((goal, choice))
             met_on, next_on = form.met_on.value, form.next_meeting_on.value
             shared, private, rating = form.shared_text, form.private_note, form.rating
+            questions = form.questions
             if errors or met_on is None:
                 return CheckinResult(errors=errors)
+            profile = get_profile(actor, session=session) if actor == pair.mentee_id else None
+            if questions is not None and profile is not None:
+                profile.questions = questions
+                session.add(profile)
 
             checkin = CheckIn(pair_id=source.pair_id, author_id=actor, met_on=met_on, rating=rating,
                               shared_text_enc=self.ctx.cipher.encrypt(shared), next_meeting_on=next_on,

@@ -13,16 +13,21 @@ from bot.domain.commands import (
     CompleteGoal,
     EndPair,
     Help,
+    LeavePool,
     ListGoals,
     ListPairs,
+    ManageTopics,
     OpenAgreement,
     OpenCheckin,
+    OpenProfile,
     PausePair,
     PostSummary,
+    ProposeMatches,
     RegisterPair,
     ResumePair,
     SetQuiet,
     ShowPhase,
+    ShowProfile,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -32,8 +37,10 @@ from bot.services.checkins import CheckinService
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.goals import GoalService
+from bot.services.matching import MatchingService
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
+from bot.services.profiles import ProfileService
 from bot.services.quiet import QuietService
 from bot.services.reports import ReportService
 
@@ -53,6 +60,8 @@ class CommandService:
     checkins: CheckinService
     quiet: QuietService
     reports: ReportService
+    profiles: ProfileService
+    matching: MatchingService
 
     def _is_coordinator(self, actor: str, now: datetime, *, refuse_unknown: bool = True) -> bool:
         """Tell whether `actor` is a coordinator; for help, someone Slack will not describe just isn't one."""
@@ -114,6 +123,17 @@ class CommandService:
                 return self.reports.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
                 return self.quiet.set_quiet(actor=actor, on=on, now=now)
+            case OpenProfile(joining=joining):
+                self.profiles.open_profile_modal(actor=actor, trigger_id=trigger_id or "", joining=joining)
+                return None
+            case ShowProfile(person_id=person):
+                return self.profiles.show_profile(actor=actor, person_id=person, now=now)
+            case LeavePool():
+                return self.profiles.leave(actor=actor, now=now)
+            case ManageTopics():
+                return self.profiles.manage_topics(actor=actor, command=command, now=now)
+            case ProposeMatches():
+                return self.matching.propose(actor=actor, now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:

@@ -15,6 +15,7 @@ from bot.services.reports import ReportService
 from bot.store import checkins as store
 from bot.store import list_pairs_for_person
 from bot.store.flags import is_quiet
+from bot.store.profiles import is_in_pool
 
 
 class HomeService:
@@ -73,4 +74,4 @@ class HomeService:
         # Program figures are the program's, as of its own today: the same as the summary and the export.
         overview = self.reports.figures(now) if coordinator else None
         return HomeData(user_id=user_id, today=today, pairs=cards, overview=overview,
-                        quiet=is_quiet(session))
+                        quiet=is_quiet(session), in_pool=is_in_pool(user_id, session=session))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.blocks import Reply, mention
+from bot.blocks import Block, Reply, mention
 from bot.blocks.lifecycle import (
     PAIRS_PER_PAGE,
     PairRow,
@@ -45,6 +45,7 @@ from bot.store.pairs import (
     list_goals,
     list_open_pairs_page,
 )
+from bot.store.profiles import return_to_pool
 
 logger = logging.getLogger(__name__)
 
@@ -136,13 +137,19 @@ class PairService:
         if person.is_deleted:
             raise UserError(f"{mention(user_id)}'s account is deactivated, so they can't be paired.", usage)
 
-    def register_pair(self, *, actor: str, command: RegisterPair, now: datetime) -> Reply:
-        """Register a pair, open its group DM and welcome it; refuse cleanly, leaving nothing behind."""
+    def register_pair(self, *, actor: str, command: RegisterPair, now: datetime,
+                      introduction: list[Block] | None = None, chosen_by_members: bool = False) -> Reply:
+        """Register a pair, open its group DM and welcome it; refuse cleanly, leaving nothing behind.
+
+        Args:
+            introduction: blocks for the welcome saying what each brings (a pair made by matching).
+            chosen_by_members: the mentee chose and the mentor (`actor`) accepted, so no coordinator is needed.
+        """
         usage = USAGE["pair"]
         today = self.today(now)
         mentor_id, mentee_id = command.mentor_id, command.mentee_id
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
+            if not chosen_by_members and not self.people.is_coordinator(session, actor, now):
                 raise self.coordinator_refusal("register pairs", usage)
             self._valid_person(session, mentor_id, now, usage)
             self._valid_person(session, mentee_id, now, usage)
@@ -166,7 +173,8 @@ class PairService:
             pair_id = pair.id
         assert pair_id is not None
         welcome = build_welcome_message(pair_id=pair_id, mentor_id=mentor_id, mentee_id=mentee_id,
-                                        coordinator_id=actor, cadence_days=cadence, ends_on=ends_on)
+                                        coordinator_id=actor, cadence_days=cadence, ends_on=ends_on,
+                                        introduction=introduction)
         try:
             self.ctx.gateway.post_message(channel, welcome.text, welcome.blocks)
         except SlackCallFailed as failure:
@@ -321,5 +329,7 @@ class PairService:
                 raise UserError("That pair no longer exists.")
             pair.closure_reason = reason
             session.add(pair)
+            if reason in (ClosureReason.REMATCHED, ClosureReason.ENDED_EARLY):
+                return_to_pool(pair.mentee_id, now, session=session)
             session.commit()
             return build_closure_recorded(mentor_id=pair.mentor_id, mentee_id=pair.mentee_id, reason=reason)

@@ -35,6 +35,7 @@ from bot.services.departures import DepartureService
 from bot.services.events import EventService
 from bot.services.reports import ReportService
 from bot.store.pairs import pairs_by_id
+from bot.store.profiles import current_questions
 from bot.store.snapshot import claimed_keys, load_program_state, read_program
 
 logger = logging.getLogger(__name__)
@@ -168,4 +169,10 @@ class SweepService:
             last_met_on=last_met,
             next_meeting_on=facts.next_meeting_on,
             days_silent=days_silent(facts.pair, last_met, today),
+            mentee_questions=self._mentee_questions(facts.pair.mentee_id)
+            if nudge.kind == NudgeKind.MEETING_PREP and nudge.role == "mentor" else "",
         ))
+
+    def _mentee_questions(self, mentee_id: str) -> str:
+        with self.ctx.session() as session:
+            return current_questions(mentee_id, session=session)

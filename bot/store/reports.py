@@ -9,13 +9,14 @@ from sqlmodel import Session, col, select
 
 from bot.domain.figures import RATING_WINDOW_DAYS, ProgramInputs, RatedCheckin, tally_pairs
 from bot.domain.models import CheckIn, Goal, GoalStatus, HelpRequest, MemberState, Pair, Person
+from bot.store.profiles import profile_topics
 
 
 def load_program_inputs(*, session: Session, today: date, names: bool = False) -> ProgramInputs:
     """Return every pair with its tallies and the recent ratings (no text) in a fixed number of statements.
 
     Args:
-        names: also read people's display names (the export shows them).
+        names: also read people's display names and profile topics (the export shows them).
     """
     pairs = tuple(session.exec(select(Pair).order_by(Pair.id)))
     checkins = session.exec(
@@ -42,4 +43,5 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
         recent_checkins=recent,
         goals_achieved_on=tuple(d or today for _, s, d in goals if s == GoalStatus.ACHIEVED),
         names=dict(session.exec(select(Person.slack_user_id, Person.display_name)).all()) if names else {},
+        topics=profile_topics(session=session) if names else {},
     )
