@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.app import build_app
 from bot.blocks.ids import (
     CHOICE_PICK_ACTION,
-    CLOSURE_REASON_ACTION,
+    CLOSURE_REASON_ACTION_PREFIX,
     MATCH_ACCEPT_ACTION,
     MATCH_ACCEPT_ALL_ACTION,
     MATCH_SKIP_ACTION,
@@ -197,7 +197,8 @@ def test_a_rematched_mentee_is_back_first_in_the_queue_without_their_former_ment
         pair = make_pair(session, mentor_id=NOOR, mentee_id=UMA, status=PairStatus.ENDED)
         session.commit()
         pair_id = pair.id
-    slack.block_action(user_id=COORDINATOR, action_id=CLOSURE_REASON_ACTION, value=f"{pair_id}:rematched")
+    slack.block_action(user_id=COORDINATOR, action_id=CLOSURE_REASON_ACTION_PREFIX + "rematched",
+                       value=f"{pair_id}:rematched")
     with Session(engine) as session:
         profile = session.get(Profile, UMA)
         assert (profile.in_pool, profile.front_of_queue) == (True, True)
