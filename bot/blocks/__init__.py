@@ -67,23 +67,41 @@ def button(text: str, action_id: str, value: str = "", *, style: str | None = No
 
 # Slack's limit on a modal's title and on its submit and close buttons.
 MAX_MODAL_BUTTON_TEXT = 24
+# Slack's limits on a select option's text and value.
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+
+
+def plain(text: str, limit: int = 2000) -> Block:
+    """Return a plain_text object, cut to `limit`."""
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def option(value: str, label: str) -> Block:
+    return {"text": plain(label, MAX_OPTION_TEXT), "value": value[:MAX_OPTION_VALUE]}
+
+
+def input_block(block_id: str, label: str, element: Block, *, optional: bool = False, hint: str | None = None
+                ) -> Block:
+    block: Block = {"type": "input", "block_id": block_id, "label": plain(label), "element": element,
+                    "optional": optional}
+    if hint:
+        block["hint"] = plain(hint)
+    return block
 
 
 def modal(title: str, blocks: list[Block], *, callback_id: str | None = None, private_metadata: str | None = None,
           submit: str | None = "Save", close: str = "Cancel") -> dict[str, Any]:
     """Return a modal view; one without `submit` only explains something and closes."""
-    def plain(text: str) -> Block:
-        return {"type": "plain_text", "text": truncate(text, MAX_MODAL_BUTTON_TEXT), "emoji": True}
-
     view: dict[str, Any] = {"type": "modal"}
     if callback_id is not None:
         view["callback_id"] = callback_id
     if private_metadata is not None:
         view["private_metadata"] = private_metadata
-    view["title"] = plain(title)
+    view["title"] = plain(title, MAX_MODAL_BUTTON_TEXT)
     if submit is not None:
-        view["submit"] = plain(submit)
-    view["close"] = plain(close)
+        view["submit"] = plain(submit, MAX_MODAL_BUTTON_TEXT)
+    view["close"] = plain(close, MAX_MODAL_BUTTON_TEXT)
     view["blocks"] = blocks
     return view
 

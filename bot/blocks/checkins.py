@@ -11,10 +11,12 @@ from bot.blocks import (
     Reply,
     context,
     escape_mrkdwn,
+    input_block,
     mention,
     modal,
+    option,
+    plain,
     section,
-    truncate,
 )
 from bot.blocks.ids import (
     CHECKIN_GOAL_BLOCK_PREFIX,
@@ -65,26 +67,11 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " ") + " reminders")  # type: ignore[call-overload]
 
 
-def _plain(text: str, limit: int = 2000) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
-
-
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": _plain(label, 75), "value": value}
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "label": _plain(label), "element": element,
-                    "optional": optional}
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
 
 
 def _long_text(action_id: str, placeholder: str) -> dict[str, Any]:
     return {"type": "plain_text_input", "action_id": action_id, "multiline": True, "max_length": MAX_CHECKIN_TEXT,
-            "placeholder": _plain(placeholder, 150)}
+            "placeholder": plain(placeholder, 150)}
 
 
 def build_checkin_modal(*, private_metadata: str, partner_id: str, partner_name: str, today: date,
@@ -97,32 +84,32 @@ def build_checkin_modal(*, private_metadata: str, partner_id: str, partner_name:
     blocks: list[Block] = [
         section(f"Log your meeting with {mention(partner_id)}. What you worked on is shared with "
                 f"{escape_mrkdwn(partner_name)}; your private note is seen by you alone."),
-        _input(CHECKIN_MET_ON_BLOCK, "When did you meet?",
+        input_block(CHECKIN_MET_ON_BLOCK, "When did you meet?",
                {"type": "datepicker", "action_id": CHECKIN_MET_ON_INPUT, "initial_date": today.isoformat()}),
-        _input(CHECKIN_RATING_BLOCK, "How is it going?",
-               {"type": "static_select", "action_id": CHECKIN_RATING_INPUT, "placeholder": _plain("Pick 1–5"),
-                "options": [_option(str(n), label) for n, label in RATING_LABELS.items()]}),
-        _input(CHECKIN_SHARED_BLOCK, "What did you work on?",
+        input_block(CHECKIN_RATING_BLOCK, "How is it going?",
+               {"type": "static_select", "action_id": CHECKIN_RATING_INPUT, "placeholder": plain("Pick 1–5"),
+                "options": [option(str(n), label) for n, label in RATING_LABELS.items()]}),
+        input_block(CHECKIN_SHARED_BLOCK, "What did you work on?",
                _long_text(CHECKIN_SHARED_INPUT, "Topics, decisions, next steps"),
                hint=f"Shared with {partner_name} in your pair's conversation."),
-        _input(CHECKIN_PRIVATE_BLOCK, "Private note", _long_text(CHECKIN_PRIVATE_INPUT, "Only you will see this"),
+        input_block(CHECKIN_PRIVATE_BLOCK, "Private note", _long_text(CHECKIN_PRIVATE_INPUT, "Only you will see this"),
                optional=True, hint="Seen by you alone — not by your partner, not by coordinators."),
-        _input(CHECKIN_NEXT_BLOCK, "Next meeting", {"type": "datepicker", "action_id": CHECKIN_NEXT_INPUT},
+        input_block(CHECKIN_NEXT_BLOCK, "Next meeting", {"type": "datepicker", "action_id": CHECKIN_NEXT_INPUT},
                optional=True),
     ]
     if questions is not None:
         element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
                    "max_length": MAX_PROFILE_TEXT, **({"initial_value": questions} if questions else {})}
-        blocks.append(_input(CHECKIN_QUESTIONS_BLOCK, "My current questions", element, optional=True,
+        blocks.append(input_block(CHECKIN_QUESTIONS_BLOCK, "My current questions", element, optional=True,
                              hint="Your mentor reads these before your meetings."))
     if goals:
         blocks.append(context("*Progress on your open goals*"))
     for goal in goals[:MAX_GOALS_IN_MODAL]:
         due = f" (due {goal.due_on.isoformat()})" if goal.due_on else ""
-        blocks.append(_input(
+        blocks.append(input_block(
             f"{CHECKIN_GOAL_BLOCK_PREFIX}{goal.id}", f"{goal.text}{due}",
-            {"type": "static_select", "action_id": CHECKIN_GOAL_INPUT, "placeholder": _plain("How far along?"),
-             "options": [_option(value, label) for value, label in PROGRESS_LABELS.items()]},
+            {"type": "static_select", "action_id": CHECKIN_GOAL_INPUT, "placeholder": plain("How far along?"),
+             "options": [option(value, label) for value, label in PROGRESS_LABELS.items()]},
             optional=True,
         ))
     if len(goals) > MAX_GOALS_IN_MODAL:

@@ -20,7 +20,10 @@ from bot.blocks import (
     context,
     escape_mrkdwn,
     header,
+    input_block,
     mention,
+    option,
+    plain,
     section,
     truncate,
 )
@@ -57,21 +60,6 @@ MAX_PROPOSALS_SHOWN = 20  # two blocks each, within a message's 50
 ROLE_LABELS = {Role.MENTOR: "Mentor", Role.MENTEE: "Mentee", Role.EITHER: "Either — whatever the program needs"}
 
 
-def _plain(text: str, limit: int = 2000) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
-
-
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": _plain(label, 75), "value": value[:150]}
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "label": _plain(label), "element": element,
-                    "optional": optional}
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
 
 
 # ---- the profile modal -------------------------------------------------------------------------------
@@ -92,9 +80,9 @@ class ProfileFields:
 
 
 def _topic_select(fields: ProfileFields, chosen: list[int], placeholder: str) -> dict[str, Any]:
-    options = [_option(str(topic_id), name) for topic_id, name in fields.topics[:MAX_TOPICS]]
+    options = [option(str(topic_id), name) for topic_id, name in fields.topics[:MAX_TOPICS]]
     element: dict[str, Any] = {"type": "multi_static_select", "action_id": INPUT_ACTION,
-                               "placeholder": _plain(placeholder, 150), "options": options}
+                               "placeholder": plain(placeholder, 150), "options": options}
     initial = [o for o in options if int(o["value"]) in set(chosen)]
     if initial:
         element["initial_options"] = initial
@@ -103,35 +91,35 @@ def _topic_select(fields: ProfileFields, chosen: list[int], placeholder: str) ->
 
 def build_profile_modal(fields: ProfileFields, *, joining: bool) -> dict[str, Any]:
     """Return the sign-up form, pre-filled with `fields`."""
-    roles = [_option(role.value, ROLE_LABELS[role]) for role in Role]
+    roles = [option(role.value, ROLE_LABELS[role]) for role in Role]
     role_element: dict[str, Any] = {"type": "radio_buttons", "action_id": INPUT_ACTION, "options": roles}
     if fields.role:
         role_element["initial_option"] = next(o for o in roles if o["value"] == fields.role)
-    capacities = [_option(str(n), f"{n} mentee{'s' if n > 1 else ''}") for n in range(1, MAX_CAPACITY + 1)]
+    capacities = [option(str(n), f"{n} mentee{'s' if n > 1 else ''}") for n in range(1, MAX_CAPACITY + 1)]
     text = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": MAX_PROFILE_TEXT}
     blocked: dict[str, Any] = {"type": "multi_users_select", "action_id": INPUT_ACTION,
-                               "placeholder": _plain("Pick people", 150), "max_selected_items": MAX_BLOCKED}
+                               "placeholder": plain("Pick people", 150), "max_selected_items": MAX_BLOCKED}
     if fields.blocked:
         blocked["initial_users"] = fields.blocked[:MAX_BLOCKED]
     blocks: list[Block] = [
         section("Tell the program what you bring and what you want; coordinators use it to propose matches, and "
                 "once you are paired your partner sees it too."),
-        _input(PROFILE_ROLE_BLOCK, "I'd like to be a…", role_element),
-        _input(PROFILE_OFFERED_BLOCK, "Topics I can help with (as a mentor)",
+        input_block(PROFILE_ROLE_BLOCK, "I'd like to be a…", role_element),
+        input_block(PROFILE_OFFERED_BLOCK, "Topics I can help with (as a mentor)",
                _topic_select(fields, fields.offered, "Pick topics"), optional=True),
-        _input(PROFILE_WANTED_BLOCK, "Topics I want help with (as a mentee)",
+        input_block(PROFILE_WANTED_BLOCK, "Topics I want help with (as a mentee)",
                _topic_select(fields, fields.wanted, "Pick topics"), optional=True),
-        _input(PROFILE_STRENGTHS_BLOCK, "My strengths, in my own words",
+        input_block(PROFILE_STRENGTHS_BLOCK, "My strengths, in my own words",
                {**text, "initial_value": fields.strengths,
-                "placeholder": _plain("Skills, experience, people I can introduce you to", 150)}, optional=True),
-        _input(PROFILE_QUESTIONS_BLOCK, "My current questions (mentees)",
+                "placeholder": plain("Skills, experience, people I can introduce you to", 150)}, optional=True),
+        input_block(PROFILE_QUESTIONS_BLOCK, "My current questions (mentees)",
                {**text, "initial_value": fields.questions,
-                "placeholder": _plain("What you are wrestling with right now", 150)}, optional=True,
+                "placeholder": plain("What you are wrestling with right now", 150)}, optional=True,
                hint="Your mentor reads these before your meetings; you can update them when you log a check-in."),
-        _input(PROFILE_CAPACITY_BLOCK, "How many mentees at once (mentors)",
+        input_block(PROFILE_CAPACITY_BLOCK, "How many mentees at once (mentors)",
                {"type": "static_select", "action_id": INPUT_ACTION, "options": capacities,
                 "initial_option": capacities[min(max(fields.capacity, 1), MAX_CAPACITY) - 1]}),
-        _input(PROFILE_BLOCKED_BLOCK, "Don't pair me with", blocked, optional=True,
+        input_block(PROFILE_BLOCKED_BLOCK, "Don't pair me with", blocked, optional=True,
                hint="Used only by the matcher. Nobody sees this list, not even coordinators."),
     ]
     for block in blocks:
@@ -140,9 +128,9 @@ def build_profile_modal(fields: ProfileFields, *, joining: bool) -> dict[str, An
     return {
         "type": "modal",
         "callback_id": PROFILE_VIEW,
-        "title": _plain("Mentoring profile", 24),
-        "submit": _plain("Join" if joining else "Save", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain("Mentoring profile", 24),
+        "submit": plain("Join" if joining else "Save", 24),
+        "close": plain("Cancel", 24),
         "blocks": blocks,
     }
 
