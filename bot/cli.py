@@ -24,6 +24,10 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if level != "DEBUG":
+        # Alembic narrates its own machinery at INFO ("Context impl", "Will assume ..."); `migrate` says what
+        # changed in one line of ours instead.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _load_settings(*, require_signing_secret: bool) -> Settings:

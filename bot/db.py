@@ -69,7 +69,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         elif connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, waited for up to the busy timeout
         config.attributes["connection"] = connection
+        before = MigrationContext.configure(connection).get_current_heads()
         command.upgrade(config, revision)
+        after = MigrationContext.configure(connection).get_current_heads()
+    if before != after:
+        logger.info("database migrated from %s to %s", ", ".join(before) or "empty", ", ".join(after))
 
 
 def pending_migrations(engine: Engine) -> list[str]:

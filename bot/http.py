@@ -20,6 +20,7 @@ from bot.inbound import (
     MAX_BODY_BYTES,
     SIGNATURE_MAX_AGE_SECONDS,
     Refused,
+    Signed,
     check_shape,
     declared_length,
     read_body,
@@ -58,6 +59,28 @@ class ReplayGuard:
                 prune_requests(too_old, connection=connection)
         return first
 
+    def claim(self, signed: Signed, request_id: str) -> Callable[[], bool]:
+        """Return the request's claim, made by the listener's middleware or work after the acknowledgement,
+        so the acknowledgement itself waits for no database write. True: act; False: a replay, ignore it."""
+        outcome: list[bool] = []
+        lock = threading.Lock()
+
+        def claim_once() -> bool:
+            with lock:
+                if not outcome:
+                    try:
+                        outcome.append(self.is_first(signed.signature, signed.timestamp))
+                    except SQLAlchemyError as error:
+                        # Nothing could be saved anyway; the work that follows fails and is reported.
+                        logger.error("could not check a request for replay: %s (request %s)", type(error).__name__,
+                                     request_id)
+                        outcome.append(True)
+                    if not outcome[0]:
+                        logger.warning("ignored a replayed request to /slack/events (request %s)", request_id)
+                return outcome[0]
+
+        return claim_once
+
     def _prune_due(self) -> bool:
         now = time.monotonic()
         with self._lock:
@@ -87,15 +110,6 @@ class SlackEvents:
             logger.warning("refused a request to /slack/events with %s: %s (request %s)", refusal.status,
                            refusal.reason, request_id)
             return _answer(start_response, refusal.status, _REASONS[refusal.status].encode(), _TEXT)
-        try:
-            first = self.replays.is_first(signed.signature, signed.timestamp)
-        except SQLAlchemyError as error:
-            # The database is down: nothing could be saved anyway, and Slack retries what is not answered 200.
-            logger.error("could not check a request for replay: %s (request %s)", type(error).__name__, request_id)
-            return _answer(start_response, 503, b"", _TEXT)
-        if not first:
-            logger.warning("ignored a replayed request to /slack/events (request %s)", request_id)
-            return _answer(start_response, 200, b"", _TEXT)
         headers: dict[str, str] = {"content-type": content_type or "",
                                    "x-slack-request-timestamp": str(signed.timestamp),
                                    "x-slack-signature": signed.signature}
@@ -103,7 +117,9 @@ class SlackEvents:
             if key in environ:
                 headers[key[5:].lower().replace("_", "-")] = environ[key]
         response = self.app.dispatch(BoltRequest(body=signed.body, query=environ.get("QUERY_STRING", ""),
-                                                 headers=headers, context={"request_id": request_id}))
+                                                 headers=headers,
+                                                 context={"request_id": request_id,
+                                                          "claim_once": self.replays.claim(signed, request_id)}))
         payload = response.body.encode() if isinstance(response.body, str) else response.body
         status_line = f"{response.status} {_REASONS.get(response.status, 'Status')}"
         out = [(name, value) for name, values in response.headers.items() for value in values

@@ -31,9 +31,12 @@ class ListenerTools(Middleware):
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]  # noqa: A002
                 ) -> BoltResponse | None:
         context = req.context
+        claim_once = context.get("claim_once")  # HTTP mode: False for a replay of a request already handled
+        if claim_once is not None and req.body.get("type") == "view_submission" and not claim_once():
+            return BoltResponse(status=200, body="")  # its listener saves before answering: claim first
         context["services"] = self.services
         context["after_ack"] = self.after_ack.for_request(req.body, context.respond,
-                                                          request_id=context.get("request_id"))
+                                                          request_id=context.get("request_id"), claim=claim_once)
         started = time.perf_counter()
         response = next()
         body = req.body

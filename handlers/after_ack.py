@@ -52,10 +52,29 @@ class AfterAck:
         self._pool = None if inline else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reply")
         self._room = threading.BoundedSemaphore(max_pending)
 
-    def for_request(self, body: dict[str, Any], respond: Respond | None, *, request_id: str | None = None
-                    ) -> Callable[..., None]:
-        """Return `after_ack(task, *args, **kwargs)` for one request; a failure is reported to its sender."""
+    def for_request(self, body: dict[str, Any], respond: Respond | None, *, request_id: str | None = None,
+                    claim: Callable[[], bool] | None = None) -> Callable[..., None]:
+        """Return `after_ack(task, *args, **kwargs)` for one request; a failure is reported to its sender.
 
+        Args:
+            claim: says whether to act at all (False for a replayed request); asked off the request thread.
+        """
+        run = self._after_ack(body, respond, request_id)
+        if claim is None:
+            return run
+
+        def after_ack(task: Task, /, *args: Any, **kwargs: Any) -> None:
+            run(self._claimed, claim, task, *args, **kwargs)
+
+        return after_ack
+
+    @staticmethod
+    def _claimed(claim: Callable[[], bool], task: Task, /, *args: Any, **kwargs: Any) -> None:
+        if claim():
+            task(*args, **kwargs)
+
+    def _after_ack(self, body: dict[str, Any], respond: Respond | None, request_id: str | None
+                   ) -> Callable[..., None]:
         def after_ack(task: Task, /, *args: Any, **kwargs: Any) -> None:
             if self._pool is None:
                 self._run(task, args, kwargs, body, respond, request_id)
