@@ -31,6 +31,10 @@ BOT_USER = "UROBOT1"
 GONE_USER = "UGONE01"
 
 
+# pg_locks lists the whole server's locks; advisory locks of other databases (other suites) are not ours.
+THIS_DATABASE = " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
 def is_postgres() -> bool:
     return TEST_DATABASE_URL.startswith("postgresql")
 

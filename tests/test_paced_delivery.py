@@ -21,7 +21,7 @@ from bot.delivery.recovery import CLAIM_LEASE
 from bot.delivery.worker import LEASE_RENEWAL
 from bot.domain.models import Nudge, NudgeStatus, WorkspaceFlag
 from bot.store import flags
-from tests.conftest import COORDINATOR, fail_if_refused, is_postgres, make_settings
+from tests.conftest import COORDINATOR, THIS_DATABASE, fail_if_refused, is_postgres, make_settings
 from tests.fake_slack import Call, RateLimitedSlack
 
 POST = "chat.postMessage"
@@ -173,6 +173,7 @@ def test_a_long_rest_renews_the_sweep_lease_and_later_claims_carry_the_time_they
             if is_postgres():  # an advisory lock, held by the sweep's own connection
                 locked.append(session.execute(text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = :low"
+                    f"{THIS_DATABASE}"
                 ), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF}).scalar() == 1)
                 return
             lease = session.get(WorkspaceFlag, flags.SWEEP_LEASE)
@@ -200,7 +201,7 @@ def test_a_sweep_that_lost_its_lease_starts_nothing_more(services, engine, fake_
         with Session(engine) as session:
             if is_postgres():  # the lock's connection is cut, as a failing network would
                 session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                                     " AND objid = :low"), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF})
+                                     f" AND objid = :low{THIS_DATABASE}"), {"low": SWEEP_LOCK_KEY & 0xFFFFFFFF})
             else:  # another instance took the lease over
                 session.execute(update(WorkspaceFlag).where(WorkspaceFlag.name == flags.SWEEP_LEASE)
                                 .values(updated_by="another", updated_at=NOW + timedelta(hours=1)))

@@ -20,7 +20,7 @@ from bot.delivery.lease import SWEEP_LOCK_KEY, _AdvisoryLease, is_running, sweep
 from bot.delivery.recovery import CLAIM_LEASE
 from bot.domain.models import Nudge, NudgeStatus
 from bot.store import flags
-from tests.conftest import is_postgres
+from tests.conftest import THIS_DATABASE, is_postgres
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
 from tests.test_crash_recovery import INTERVAL
@@ -83,7 +83,8 @@ def test_the_lock_dies_with_its_holders_connection(services, program, engine):
     result = services.sweep.run(now=NOW + timedelta(minutes=1))
     assert not result.busy and set(result.sent) == program
     with Session(engine) as session:  # and the sweep gave its own lock back
-        assert not session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar()
+        held = text(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'{THIS_DATABASE}")
+        assert not session.execute(held).scalar()
 
 
 @postgres_only
