@@ -100,8 +100,7 @@ class MatchingService:
     def propose(self, *, actor: str, now: datetime) -> Reply:
         """Propose mentors for everyone waiting: to the coordinator, or as choices to each mentee."""
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("propose matches", USAGE["match"])
+            self.pairs.require_coordinator(session, actor, now, "propose matches", USAGE["match"])
             for stale in store.list_proposals([ProposalStatus.PROPOSED], session=session):
                 stale.status = ProposalStatus.SUPERSEDED
                 session.add(stale)
@@ -172,8 +171,7 @@ class MatchingService:
     def accept(self, *, actor: str, proposal_id: int, now: datetime) -> Reply:
         """Register the proposed pair exactly as `/mentoring pair` does, welcoming it with what each brings."""
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("accept proposed matches")
+            self.pairs.require_coordinator(session, actor, now, "accept proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
             introduction = self._still_fits(session, proposal)
         reply = self.pairs.register_pair(
@@ -184,8 +182,7 @@ class MatchingService:
 
     def skip(self, *, actor: str, proposal_id: int, now: datetime) -> Reply:
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("skip proposed matches")
+            self.pairs.require_coordinator(session, actor, now, "skip proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
             proposal.status, proposal.decided_at, proposal.decided_by = ProposalStatus.SKIPPED, now, actor
             session.add(proposal)
@@ -199,8 +196,7 @@ class MatchingService:
         if not (first.isascii() and first.isdigit() and last.isascii() and last.isdigit()):
             raise UserError("That button no longer points at a round of proposals. Run `/mentoring match` again.")
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("accept proposed matches")
+            self.pairs.require_coordinator(session, actor, now, "accept proposed matches")
             ids = [p.id or 0 for p in store.list_proposals([ProposalStatus.PROPOSED], session=session)
                    if int(first) <= (p.id or 0) <= int(last)]
         if not ids:

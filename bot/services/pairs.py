@@ -79,6 +79,12 @@ class PairService:
         return UserError(f"Only coordinators can {what}. Coordinators are the people listed in "
                          f"MENTORBOT_COORDINATORS and workspace admins and owners.{who}", usage)
 
+    def require_coordinator(self, session: Session, actor: str, now: datetime, what: str,
+                            usage: str | None = None) -> None:
+        """Refuse, saying who may, unless `actor` is a coordinator."""
+        if not self.people.is_coordinator(session, actor, now):
+            raise self.coordinator_refusal(what, usage)
+
     def resolve_pair(self, session: Session, *, actor: str, partner_id: str | None, usage: str, suggest: str,
                      coordinator: bool = False) -> Pair:
         """Return the one not-ended pair the caller means; coordinators may name any member.
@@ -322,8 +328,7 @@ class PairService:
         except ValueError:
             raise UserError("That closure reason is not one I know.") from None
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.coordinator_refusal("record why a pair closed")
+            self.require_coordinator(session, actor, now, "record why a pair closed")
             pair = get_pair(pair_id, session=session)
             if pair is None:
                 raise UserError("That pair no longer exists.")

@@ -170,8 +170,7 @@ class ProfileService:
         with self.ctx.session() as session:
             if command.verb is None:
                 return build_topics_reply([t.name for t in store.list_topics(session=session)])
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("change the topic list", usage)
+            self.pairs.require_coordinator(session, actor, now, "change the topic list", usage)
             existing = store.find_topic(command.name, session=session)
             if command.verb == "add":
                 if existing is not None:

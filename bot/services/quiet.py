@@ -21,8 +21,7 @@ class QuietService:
 
     def set_quiet(self, *, actor: str, on: bool, now: datetime) -> Reply:
         with self.ctx.session() as session:
-            if not self.people.is_coordinator(session, actor, now):
-                raise self.pairs.coordinator_refusal("turn quiet mode on or off", USAGE["quiet"])
+            self.pairs.require_coordinator(session, actor, now, "turn quiet mode on or off", USAGE["quiet"])
             set_flag(QUIET, "on" if on else "off", session=session, by=actor, now=now)
             session.commit()
         return build_quiet_reply(on=on)
