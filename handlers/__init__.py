@@ -11,7 +11,7 @@ from slack_bolt import App, BoltRequest, BoltResponse, Respond
 from slack_bolt.middleware import Middleware
 
 from bot.services import Services
-from handlers import actions, agreement, commands, events, views
+from handlers import actions, agreement, commands, events, outcomes, views
 from handlers.after_ack import AfterAck, tell_about_unexpected_error
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
     agreement.register(app)
     views.register(app)
     events.register(app)
+    outcomes.register(app)
 
 
 def _describe(body: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from bot.services.errors import UserError
 from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.nudges import NudgeService
+from bot.services.outcomes import OutcomeService
 from bot.services.people import PeopleService
 
 __all__ = ["Services", "ServiceContext", "UserError"]
@@ -25,3 +26,4 @@ class Services:
         self.checkins = CheckinService(ctx, self)
         self.home = HomeService(ctx, self)
         self.nudges = NudgeService(ctx, self)
+        self.outcomes = OutcomeService(ctx, self)

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
+from bot.blocks.outcomes import OUTCOME_KINDS, build_outcome_question
 from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
@@ -332,7 +333,9 @@ class NudgeService:
         if nudge.pair_id is not None:
             with self.ctx.session() as session:
                 facts = ledger.read_pair(nudge.pair_id, session=session)
-            gone = facts is None or facts.pair.status != PairStatus.ACTIVE or (
+            # A closing survey belongs to a pair that ended; everything else to one still running.
+            wanted = PairStatus.ENDED if nudge.kind == NudgeKind.CLOSING_SURVEY else PairStatus.ACTIVE
+            gone = facts is None or facts.pair.status != wanted or (
                 nudge.goal_id is not None and all(g.id != nudge.goal_id for g in facts.goals))
             if gone:
                 # Paused, ended or erased since the decision (say, a member left during this sweep), or its
@@ -527,6 +530,8 @@ class NudgeService:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
             return self._summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
+        if nudge.kind in OUTCOME_KINDS:
+            return build_outcome_question(nudge, facts.pair)
         today = nudge.local_at.date()
         last_met = facts.last_met_on
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)

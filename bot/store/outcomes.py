@@ -1,0 +1,55 @@
+"""Outcome answers: members' fit checks, pulses and closing surveys, and the rows the outcome report reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session, col, select
+
+from bot.domain.models import GoalAttainment, OutcomeKind, OutcomeResponse
+
+POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
+
+
+def get_response(pair_id: int, author_id: str, kind: str, period: str, *, session: Session) -> OutcomeResponse:
+    """Return the member's answer row for this question set, new (unsaved) if they have not answered yet."""
+    found = session.exec(select(OutcomeResponse).where(
+        OutcomeResponse.pair_id == pair_id, OutcomeResponse.author_id == author_id,
+        OutcomeResponse.kind == kind, OutcomeResponse.period == period,
+    )).first()
+    return found or OutcomeResponse(pair_id=pair_id, author_id=author_id, kind=kind, period=period)
+
+
+def replace_attainments(response: OutcomeResponse, verdicts: dict[int, str], *, session: Session) -> None:
+    """Store the survey's verdict per goal, replacing any earlier ones of the same response."""
+    session.flush()  # the response needs its id
+    for old in session.exec(select(GoalAttainment).where(GoalAttainment.response_id == response.id)):
+        session.delete(old)
+    session.flush()
+    for goal_id, attainment in verdicts.items():
+        session.add(GoalAttainment(response_id=response.id or 0, goal_id=goal_id, attainment=attainment))
+
+
+def attainments_of(response: OutcomeResponse, *, session: Session) -> dict[int, str]:
+    """Return the response's verdict per goal id (none for a response not yet saved)."""
+    if response.id is None:
+        return {}
+    return dict(session.exec(select(GoalAttainment.goal_id, GoalAttainment.attainment).where(
+        GoalAttainment.response_id == response.id)).all())
+
+
+def poor_fit_pairs(*, session: Session, pair_ids: Iterable[int] | None = None) -> frozenset[int]:
+    """Return the pairs (of `pair_ids`, or all) where a member rated the fit 1–2."""
+    query = select(OutcomeResponse.pair_id).where(
+        OutcomeResponse.kind == OutcomeKind.FIT, col(OutcomeResponse.rating) <= POOR_FIT).distinct()
+    if pair_ids is not None:
+        query = query.where(col(OutcomeResponse.pair_id).in_(list(pair_ids)))
+    return frozenset(session.exec(query).all())
+
+
+def has_requested_change(pair_id: int, *, session: Session) -> bool:
+    """Return whether either member already asked for a different match (coordinators hear it once a pair)."""
+    return session.exec(select(OutcomeResponse.id).where(
+        OutcomeResponse.pair_id == pair_id, col(OutcomeResponse.change_requested_at).is_not(None)).limit(1)
+    ).first() is not None
+
