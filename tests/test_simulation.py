@@ -27,7 +27,15 @@ from bot.domain.models import (
     PairStatus,
     Phase,
 )
-from bot.domain.policy import GROUP, is_within_working_hours, next_working_day
+from bot.domain.policy import (
+    CLOSING_SURVEY_WINDOW_DAYS,
+    GROUP,
+    PULSE_EVERY_DAYS,
+    PULSE_FIRST_DAYS,
+    PULSE_WINDOW_DAYS,
+    is_within_working_hours,
+    next_working_day,
+)
 from tests.conftest import COORDINATOR, is_postgres
 from tests.factories import make_agreement, make_goal, make_pair, make_person
 
@@ -205,7 +213,64 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
     assert {by_id[p.id].behaviour for p in ended} == {"ends_early", "ends_on_time"} and len(ended) == 5
     for pair in ended:
         assert pair.ended_at is not None and pair.ended_at.date() > pair.ends_on
-        assert not [r.key for r in rows if r.pair_id == pair.id and r.sent_at >= pair.ended_at]
+        after_end = [r for r in rows if r.pair_id == pair.id and r.sent_at >= pair.ended_at]
+        # Only the closing survey, once to each member (but one whose prompts are paused), within two weeks.
+        with Session(engine) as session:
+            paused_members = set(session.exec(select(MemberState.person_id).where(
+                MemberState.pair_id == pair.id, MemberState.prompts_paused_at.is_not(None))))
+        expected = sorted(p for p in (pair.mentor_id, pair.mentee_id) if p not in paused_members)
+        assert sorted(r.recipient for r in after_end) == expected and expected
+        assert {r.kind for r in after_end} == {NudgeKind.CLOSING_SURVEY}
+        assert all(r.sent_at - pair.ended_at <= timedelta(days=CLOSING_SURVEY_WINDOW_DAYS) for r in after_end)
+
+    # Outcomes: every pair that met hears the fit check once per member, within a week of the working day
+    # after its first meeting; pulses come 30 days after it and every 60 after, within their two weeks.
+    first_met: dict[int, date] = {}
+    with Session(engine) as session:
+        for checkin in session.exec(select(CheckIn).order_by(CheckIn.met_on.desc())):
+            first_met[checkin.pair_id] = checkin.met_on
+    last_day = d(WEEKS * 7)
+    with Session(engine) as session:
+        paused_people = set(session.exec(select(MemberState.person_id).where(
+            MemberState.prompts_paused_at.is_not(None))))
+    pulsed: set[str] = set()
+    for pair_id, first in first_met.items():
+        pair = pairs[pair_id]
+        for person in (pair.mentor_id, pair.mentee_id):
+            fits = [r for r in rows if r.pair_id == pair_id and r.recipient == person and r.kind == NudgeKind.FIT_CHECK]
+            if by_id[pair_id].behaviour == "stops_answering" and not fits:
+                continue  # prompts paused for this member: no personal DMs for the pair
+            [fit] = fits
+            assert next_working_day(first) <= local(fit, person).date() <= next_working_day(first) + timedelta(days=7)
+        if by_id[pair_id].behaviour != "diligent":
+            continue
+        number = 0
+        while (due := first + timedelta(days=PULSE_FIRST_DAYS + number * PULSE_EVERY_DAYS)) + timedelta(
+                days=PULSE_WINDOW_DAYS) < last_day:
+            for person in (pair.mentor_id, pair.mentee_id):
+                if person in paused_people:
+                    continue  # three prompts unanswered: no personal DMs for the pair, pulses included
+                found = [r for r in rows if r.pair_id == pair_id and r.recipient == person
+                         and r.kind == NudgeKind.QUALITY_PULSE and r.period == f"p{number}"]
+                [pulse] = found
+                assert due <= local(pulse, person).date() <= due + timedelta(days=PULSE_WINDOW_DAYS), pulse.key
+                pulsed.add(person)
+            number += 1
+        assert number >= 2, pair_id
+    assert len(pulsed) >= 8  # at least every diligent pair's mentee heard each pulse on schedule
+
+    # The weekly cap holds for everyone, over every rolling 7 days.
+    reached: dict[str, list[datetime]] = defaultdict(list)
+    for row in rows:
+        if row.kind in (NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK, "delivery_failed"):
+            continue
+        pair = pairs[row.pair_id]
+        for person in (pair.mentor_id, pair.mentee_id) if row.recipient == GROUP else (row.recipient,):
+            reached[person].append(row.sent_at)
+    for person, times in reached.items():
+        times.sort()
+        for index, moment in enumerate(times):
+            assert sum(1 for t in times[index:] if t - moment < timedelta(days=7)) <= 3, person
     assert {p.closure_reason for p in ended} == {ClosureReason.ENDED_EARLY, ClosureReason.COMPLETED}
 
     # The weekly summary appears every Monday at 09:00 program time (UTC here).

@@ -56,12 +56,14 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.PROMPTS_PAUSED,
     NudgeKind.DRIFT,
     NudgeKind.WINDING_UP,
+    # The outcome questions come once (or once in 60 days) and lapse when missed; behind the weekly
+    # reminders a weekly pair's members, whose cap those reminders fill, would never hear them.
     NudgeKind.CLOSING_SURVEY,
+    NudgeKind.FIT_CHECK,
+    NudgeKind.QUALITY_PULSE,
     NudgeKind.MEETING_PREP,
     NudgeKind.HOW_IS_IT_GOING,
     NudgeKind.REFLECTION,
-    NudgeKind.FIT_CHECK,
-    NudgeKind.QUALITY_PULSE,
     NudgeKind.GOAL_OVERDUE,
     NudgeKind.GOAL_DUE_SOON,
     NudgeKind.AGREEMENT_PROMPT,
