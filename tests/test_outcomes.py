@@ -58,7 +58,8 @@ def make_program(engine, cipher, *, first_met: date, status: str = PairStatus.AC
                          ended_at=ended_at)
         make_agreement(session, pair)
         for n in range(goals):
-            make_goal(session, pair, text=f"Goal {n + 1}", measure=f"Measure {n + 1}", due_on=first_met + timedelta(days=400))
+            make_goal(session, pair, text=f"Goal {n + 1}", measure=f"Measure {n + 1}",
+                      due_on=first_met + timedelta(days=400))
         make_checkin(session, pair, cipher, met_on=first_met, created_at=at(first_met, 16))
         session.commit()
         return pair
