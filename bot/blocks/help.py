@@ -22,6 +22,7 @@ COORDINATOR_USAGE = [
      "register a pair (default every 14 days, for 6 months)"),
     ("`/mentoring pairs [page]`", "every active pair with phase, last check-in and health"),
     ("`/mentoring summary`", "post the program summary to the summary channel now"),
+    ("`/mentoring report`", "the outcome report: goals met, meeting regularity, fit, pulses, endings"),
     ("`/mentoring quiet on|off`", "kill switch: no scheduled DM or summary until turned off"),
     ("`/mentoring pause|resume|end @mentor-or-mentee`", "pause, resume or wind up any pair"),
 ]
@@ -44,5 +45,6 @@ def build_help_reply(*, coordinator: bool, problem: str | None = None) -> Reply:
                 "ratings, never your words.")
     )
     text = (problem + " " if problem else "") + "Usage: /mentoring help | pairs | checkin | agreement | goal add | " \
-        "goals | goal done | phase | pause | resume | end" + (" | pair | summary | quiet" if coordinator else "")
+        "goals | goal done | phase | pause | resume | end" + (
+            " | pair | summary | report | quiet" if coordinator else "")
     return Reply(text=text, blocks=blocks)

@@ -35,6 +35,7 @@ USAGE = {
     "end": "/mentoring end [@partner]",
     "summary": "/mentoring summary",
     "quiet": "/mentoring quiet on|off",
+    "report": "/mentoring report",
 }
 
 
@@ -133,9 +134,14 @@ class SetQuiet:
     on: bool
 
 
+@dataclass(frozen=True)
+class ShowReport:
+    pass
+
+
 Command = (
     Help | RegisterPair | ListPairs | OpenCheckin | OpenAgreement | AddGoal | ListGoals | CompleteGoal
-    | ShowPhase | PausePair | ResumePair | EndPair | PostSummary | SetQuiet
+    | ShowPhase | PausePair | ResumePair | EndPair | PostSummary | SetQuiet | ShowReport
 )
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -486,6 +492,9 @@ def parse_command(text: str, *, today: date) -> Command:
         return PostSummary()
     if name == "quiet":
         return _parse_quiet(args)
+    if name == "report":
+        _no_more(args, USAGE["report"])
+        return ShowReport()
     raise UnknownCommand(f"I don't know the command “{shown(tokens[0].text)}”.", USAGE["help"])
 
 

@@ -22,6 +22,7 @@ from bot.domain.commands import (
     ResumePair,
     SetQuiet,
     ShowPhase,
+    ShowReport,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -93,6 +94,10 @@ class CommandService:
                 return self.services.nudges.post_summary(actor=actor, now=now)
             case SetQuiet(on=on):
                 return lifecycle.set_quiet(actor=actor, on=on, now=now)
+            case ShowReport():
+                if not self._is_coordinator(actor, now):
+                    raise lifecycle.coordinator_refusal("read the outcome report", USAGE["report"])
+                return self.services.outcomes.show_report(now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:

@@ -30,6 +30,7 @@ from bot.blocks.summary import build_summary_message
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
 from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
+from bot.domain.outcomes import OUTCOME_EXPORT_COLUMNS
 from bot.domain.policy import (
     GROUP,
     Decision,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 logger = logging.getLogger(__name__)
+NO_OUTCOMES = dict.fromkeys(OUTCOME_EXPORT_COLUMNS, "")
 
 DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
 # A claim older than this belongs to a process that died between claiming and recording. It must outlast
@@ -550,7 +552,7 @@ class NudgeService:
         today = now.astimezone(ZoneInfo(self.ctx.settings.timezone)).date()
         with self.ctx.session() as session:
             inputs = load_summary_inputs(session=session, today=today)
-        return build_summary_message(summary_figures(inputs, today))
+        return self.services.outcomes.with_outcomes(build_summary_message(summary_figures(inputs, today)), today)
 
     def post_summary(self, *, actor: str, now: datetime) -> Reply:
         """Post the program summary to the summary channel now (a coordinator asked for it)."""
@@ -577,8 +579,11 @@ class NudgeService:
         """Return the CSV of every pair (figures and dates, no note text)."""
         with self.ctx.session() as session:
             rows = export_rows(load_export_inputs(session=session))
+        outcomes = self.services.outcomes.export_columns()
+        for row in rows:
+            row.update(outcomes.get(int(row["pair_id"]), NO_OUTCOMES))
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=[*EXPORT_COLUMNS, *OUTCOME_EXPORT_COLUMNS], lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()

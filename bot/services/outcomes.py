@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.blocks import Reply
+from bot.blocks import Reply, fit_blocks
 from bot.blocks.ids import CLOSING_AGAIN_BLOCK, CLOSING_GOAL_BLOCK_PREFIX, CLOSING_HELPED_BLOCK, CLOSING_VALUE_BLOCK
 from bot.blocks.outcomes import (
     MAX_HELPED_TEXT,
@@ -22,7 +23,9 @@ from bot.blocks.outcomes import (
     build_fit_check_message,
     build_pulse_message,
 )
+from bot.blocks.report import build_outcome_report, outcome_summary_blocks
 from bot.domain.models import Attainment, MeetingRegularity, OutcomeKind, OutcomeResponse, Pair
+from bot.domain.outcomes import OutcomeReport, export_outcome_columns, outcome_report
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
@@ -77,6 +80,31 @@ class OutcomeService:
     def __init__(self, ctx: ServiceContext, services: Services) -> None:
         self.ctx = ctx
         self.services = services
+
+    # ---- the report ----------------------------------------------------------------------------------
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(self.ctx.settings.timezone)).date()
+
+    def outcome_figures(self, today: date) -> OutcomeReport:
+        with self.ctx.session() as session:
+            inputs = store.load_outcome_inputs(session=session)
+        return outcome_report(inputs, today)
+
+    def show_report(self, *, now: datetime) -> Reply:
+        """Return the outcome report (the caller checked that a coordinator asks)."""
+        return build_outcome_report(self.outcome_figures(self.today(now)))
+
+    def export_columns(self) -> dict[int, dict[str, str]]:
+        """Return each pair's outcome columns for the export (ratings only, never free text)."""
+        with self.ctx.session() as session:
+            inputs = store.load_outcome_inputs(session=session)
+        return export_outcome_columns(inputs.answers, inputs.attainments)
+
+    def with_outcomes(self, summary: Reply, today: date) -> Reply:
+        """Return the weekly summary with its outcome section."""
+        return Reply(text=summary.text, blocks=fit_blocks(
+            summary.blocks[:-1] + outcome_summary_blocks(self.outcome_figures(today)) + summary.blocks[-1:]))
 
     def _member_pair(self, session: Session, actor: str, pair_id: int) -> Pair:
         pair = get_pair(pair_id, session=session)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot.domain.models import GoalAttainment, OutcomeKind, OutcomeResponse
+from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair
+from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow
 
 POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
 
@@ -53,3 +55,32 @@ def has_requested_change(pair_id: int, *, session: Session) -> bool:
         OutcomeResponse.pair_id == pair_id, col(OutcomeResponse.change_requested_at).is_not(None)).limit(1)
     ).first() is not None
 
+
+
+def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = None) -> OutcomeInputs:
+    """Return the report's rows in four statements: pairs, meetings, answers (ratings only), attainment.
+
+    Rows come as plain tuples (ORM objects cost several times as much at 100,000 pairs); the free text of
+    a closing survey is never selected.
+    """
+    run = session.connection().execute
+    pairs = [PairRow(pid, status, cadence, ends_on, _day(created_at), _day(ended_at) if ended_at else None, reason)
+             for pid, status, cadence, ends_on, created_at, ended_at, reason in run(
+                 select(Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, Pair.created_at, Pair.ended_at,
+                        Pair.closure_reason))]
+    meetings = run(select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)).all()
+    answers = [AnswerRow(pid, kind, _day(answered), rating, meeting, again) for pid, kind, answered, rating, meeting,
+               again in run(select(OutcomeResponse.pair_id, OutcomeResponse.kind, OutcomeResponse.answered_at,
+                                   OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed,
+                                   OutcomeResponse.take_part_again)
+                            .where(col(OutcomeResponse.answered_at).is_not(None)))]
+    attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
+        select(OutcomeResponse.pair_id, GoalAttainment.attainment)
+        .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
+    return OutcomeInputs(pairs=pairs, meetings=[tuple(m) for m in meetings], answers=answers,
+                         attainments=attainments, topics=topics)
+
+
+def _day(moment: datetime) -> date:
+    """Return the UTC date of a stored time (SQLite hands back naive UTC, PostgreSQL aware)."""
+    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
