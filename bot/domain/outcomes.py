@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
 
+from bot.domain.chart import CHART_WEEKS, ChartData
 from bot.domain.models import Attainment, ClosureReason, MeetingRegularity, OutcomeKind, PairStatus
 
 MIN_PAIRS = 3
@@ -265,3 +266,31 @@ def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[A
             "goals_not_met": str(counted[Attainment.NOT_MET]) if counted else "",
         }
     return columns
+
+
+# ---- the weekly summary's chart ------------------------------------------------------------------------
+
+def chart_data(checkins_by_day: Iterable[tuple[date, int]], pulses: Iterable[tuple[int, date, int]],
+               by_phase: dict[str, int], today: date) -> ChartData:
+    """Return the chart's series: weeks are the 7 days ending on `today` and the 11 before.
+
+    Args:
+        checkins_by_day: (meeting date, number of check-ins) for days of the last 12 weeks.
+        pulses: (pair id, answered on, growth rating) of pulse answers of the last 12 weeks.
+    """
+    first = today - timedelta(days=7 * CHART_WEEKS - 1)
+    starts = [first + timedelta(days=7 * w) for w in range(CHART_WEEKS)]
+    counts = [0] * CHART_WEEKS
+    for day, count in checkins_by_day:
+        if first <= day <= today:
+            counts[(day - first).days // 7] += count
+    ratings: list[list[int]] = [[] for _ in range(CHART_WEEKS)]
+    pairs: list[set[int]] = [set() for _ in range(CHART_WEEKS)]
+    for pair_id, day, rating in pulses:
+        if first <= day <= today:
+            week = (day - first).days // 7
+            ratings[week].append(rating)
+            pairs[week].add(pair_id)
+    averages = [round(sum(r) / len(r), 2) if len(p) >= MIN_PAIRS else None for r, p in zip(ratings, pairs,
+                                                                                            strict=True)]
+    return ChartData(starts, counts, averages, dict(by_phase))

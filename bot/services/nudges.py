@@ -377,6 +377,8 @@ class NudgeService:
                     channel, ts)
         if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
             self._record_prompt(nudge.kind, nudge.recipient, nudge.pair_id, now)
+        if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
+            self.services.outcomes.post_chart(channel, now)
         return "sent"
 
     def _recover_stale_claims(self, now: datetime) -> list[str]:
@@ -571,6 +573,10 @@ class NudgeService:
         except SlackCallFailed as problem:
             raise UserError(f"Slack would not take the summary in <#{channel}> ({problem.code}). "
                             "Is the bot invited to that channel?") from None
+        chart_problem = self.services.outcomes.post_chart(channel, now)
+        if chart_problem:
+            return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>, without its chart "
+                              f"({chart_problem}).")
         return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>.")
 
     # ---- the export --------------------------------------------------------------------------------------

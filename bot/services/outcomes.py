@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.blocks import Reply, fit_blocks
+from bot.blocks import Reply, fit_blocks, section
 from bot.blocks.ids import CLOSING_AGAIN_BLOCK, CLOSING_GOAL_BLOCK_PREFIX, CLOSING_HELPED_BLOCK, CLOSING_VALUE_BLOCK
 from bot.blocks.outcomes import (
     MAX_HELPED_TEXT,
@@ -24,8 +28,9 @@ from bot.blocks.outcomes import (
     build_pulse_message,
 )
 from bot.blocks.report import build_outcome_report, outcome_summary_blocks
-from bot.domain.models import Attainment, MeetingRegularity, OutcomeKind, OutcomeResponse, Pair
-from bot.domain.outcomes import OutcomeReport, export_outcome_columns, outcome_report
+from bot.domain.chart import CHART_WEEKS, ChartData
+from bot.domain.models import Attainment, MeetingRegularity, OutcomeKind, OutcomeResponse, Pair, Phase
+from bot.domain.outcomes import OutcomeReport, chart_data, export_outcome_columns, outcome_report
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
@@ -39,9 +44,33 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Drawing starts a fresh interpreter that imports matplotlib: seconds on a busy machine, never a minute.
+CHART_TIMEOUT_SECONDS = 60
 FIT_PERIOD = "first"
 CLOSING_PERIOD = "end"
 _PULSE_PERIOD = re.compile(r"^p\d{1,3}$")
+
+
+class ChartFailed(Exception):
+    """The chart could not be drawn; the message says why, in words."""
+
+
+def draw_in_child(data: ChartData) -> bytes:
+    """Return the chart's PNG, drawn by `python -m bot.chart` in a short-lived child process.
+
+    Not in the bot's process: matplotlib and one drawing cost it about 50 MB of memory that it would keep,
+    against a 200 MB target (bench/README.md).
+    """
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot.chart"], input=json.dumps(data.to_json()).encode(),
+                              capture_output=True, timeout=CHART_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ChartFailed(f"the chart could not be drawn: {type(error).__name__}") from error
+    if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
+        logger.warning("chart drawing failed (exit %s): %s", done.returncode,
+                       done.stderr.decode(errors="replace")[-500:])
+        raise ChartFailed("the chart could not be drawn")
+    return done.stdout
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,8 @@ class OutcomeService:
     def __init__(self, ctx: ServiceContext, services: Services) -> None:
         self.ctx = ctx
         self.services = services
+        # What draws the chart; a test that draws hundreds of summaries may draw in its own process.
+        self.draw: Callable[[ChartData], bytes] = draw_in_child
 
     # ---- the report ----------------------------------------------------------------------------------
 
@@ -94,6 +125,39 @@ class OutcomeService:
     def show_report(self, *, now: datetime) -> Reply:
         """Return the outcome report (the caller checked that a coordinator asks)."""
         return build_outcome_report(self.outcome_figures(self.today(now)))
+
+    def chart(self, today: date) -> ChartData:
+        """Return the chart's data as of `today` (three small grouped reads)."""
+        since = today - timedelta(days=7 * CHART_WEEKS)
+        with self.ctx.session() as session:
+            days = store.checkins_by_day(since, session=session)
+            pulses = store.pulse_ratings(datetime.combine(since, time.min, UTC), session=session)
+            phases = store.pairs_by_phase(session=session)
+        order = {phase: index for index, phase in enumerate(Phase)}
+        return chart_data(days, pulses, dict(sorted(phases.items(), key=lambda kv: order.get(kv[0], 99))), today)
+
+    def post_chart(self, channel: str, now: datetime) -> str | None:
+        """Draw the summary's chart and share it in `channel`; on failure, say so there in words.
+
+        Returns what went wrong, or None. The summary's text stands alone either way.
+        """
+        try:
+            png = self.draw(self.chart(self.today(now)))
+            self.ctx.gateway.upload_file(channel, png, filename="mentoring-program.png",
+                                         title="Mentoring program: the last 12 weeks",
+                                         alt_text="Bar chart of check-ins per week over the last 12 weeks with the "
+                                                  "pulse average as a line, and the pairs by phase.")
+            return None
+        except (ChartFailed, SlackCallFailed) as failure:
+            problem = str(failure) if isinstance(failure, ChartFailed) else f"Slack said `{failure.code}`"
+        logger.warning("summary chart not shared in %s: %s", channel, problem)
+        note = (f":warning: This week's chart could not be attached ({problem}). The figures above are complete; "
+                "if it keeps happening, check that the bot has the `files:write` scope and is in this channel.")
+        try:
+            self.ctx.gateway.post_message(channel, note, [section(note)])
+        except SlackCallFailed as error:
+            logger.warning("could not report the missing chart in %s: %s", channel, error.code)
+        return problem
 
     def export_columns(self) -> dict[int, dict[str, str]]:
         """Return each pair's outcome columns for the export (ratings only, never free text)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair
+from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair, PairStatus
 from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow
 
 POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
@@ -84,3 +85,26 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
 def _day(moment: datetime) -> date:
     """Return the UTC date of a stored time (SQLite hands back naive UTC, PostgreSQL aware)."""
     return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
+
+
+def checkins_by_day(since: date, *, session: Session) -> list[tuple[date, int]]:
+    """Return (meeting date, check-ins) for each day from `since` (through ix_checkin_pair_met's dates)."""
+    rows = session.connection().execute(select(CheckIn.met_on, func.count()).where(CheckIn.met_on >= since)
+                                        .group_by(CheckIn.met_on))
+    return [(day, count) for day, count in rows]
+
+
+def pulse_ratings(since: datetime, *, session: Session) -> list[tuple[int, date, int]]:
+    """Return (pair id, answered on, growth rating) of pulse answers since `since`."""
+    rows = session.connection().execute(
+        select(OutcomeResponse.pair_id, OutcomeResponse.answered_at, OutcomeResponse.rating).where(
+            OutcomeResponse.kind == OutcomeKind.PULSE, col(OutcomeResponse.answered_at) >= since,
+            col(OutcomeResponse.rating).is_not(None)))
+    return [(pair_id, _day(answered), rating) for pair_id, answered, rating in rows]
+
+
+def pairs_by_phase(*, session: Session) -> dict[str, int]:
+    """Return how many pairs not ended are in each phase."""
+    rows = session.connection().execute(select(Pair.phase, func.count()).where(Pair.status != PairStatus.ENDED)
+                                        .group_by(Pair.phase))
+    return dict(rows.all())  # type: ignore[arg-type]
