@@ -24,7 +24,9 @@ def draw_chart(data: ChartData) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(10, 4), dpi=100, layout="constrained")
+    # Fixed margins rather than a layout engine, which lays the figure out by drawing it twice.
+    figure = Figure(figsize=(10, 4), dpi=100)
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.91, wspace=0.42)
     weekly, phases = figure.subplots(1, 2, width_ratios=(2, 1))
     labels = [f"{d:%b %-d}" for d in data.week_starts]
     positions = list(range(len(labels)))

@@ -119,8 +119,7 @@ class OutcomeService:
 
     def outcome_figures(self, today: date) -> OutcomeReport:
         with self.ctx.session() as session:
-            inputs = store.load_outcome_inputs(session=session)
-        return outcome_report(inputs, today)
+            return outcome_report(store.load_outcome_inputs(session=session), today)
 
     def show_report(self, *, now: datetime) -> Reply:
         """Return the outcome report (the caller checked that a coordinator asks)."""

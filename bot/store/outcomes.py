@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -61,15 +62,16 @@ def has_requested_change(pair_id: int, *, session: Session) -> bool:
 def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = None) -> OutcomeInputs:
     """Return the report's rows in four statements: pairs, meetings, answers (ratings only), attainment.
 
-    Rows come as plain tuples (ORM objects cost several times as much at 100,000 pairs); the free text of
-    a closing survey is never selected.
+    Rows come as plain tuples (ORM objects cost several times as much at 100,000 pairs); the meetings, the
+    most rows by far, are a stream to read once while `session` is open. The free text of a closing
+    survey is never selected.
     """
     run = session.connection().execute
     pairs = [PairRow(pid, status, cadence, ends_on, _day(created_at), _day(ended_at) if ended_at else None, reason)
              for pid, status, cadence, ends_on, created_at, ended_at, reason in run(
                  select(Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, Pair.created_at, Pair.ended_at,
                         Pair.closure_reason))]
-    meetings = run(select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)).all()
+    meetings = select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)  # type: ignore[arg-type]
     answers = [AnswerRow(pid, kind, _day(answered), rating, meeting, again) for pid, kind, answered, rating, meeting,
                again in run(select(OutcomeResponse.pair_id, OutcomeResponse.kind, OutcomeResponse.answered_at,
                                    OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed,
@@ -78,8 +80,13 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
     attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
         select(OutcomeResponse.pair_id, GoalAttainment.attainment)
         .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
-    return OutcomeInputs(pairs=pairs, meetings=[tuple(m) for m in meetings], answers=answers,
-                         attainments=attainments, topics=topics)
+    return OutcomeInputs(pairs=pairs, meetings=_stream(run, meetings), answers=answers, attainments=attainments,
+                         topics=topics)
+
+
+def _stream(run: Any, statement: Any) -> Iterator[tuple[int, date]]:
+    for batch in run(statement.execution_options(yield_per=2_000)).partitions():
+        yield from batch
 
 
 def _day(moment: datetime) -> date:
