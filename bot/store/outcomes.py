@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair, PairStatus
@@ -62,31 +64,69 @@ def has_requested_change(pair_id: int, *, session: Session) -> bool:
 def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = None) -> OutcomeInputs:
     """Return the report's rows in four statements: pairs, meetings, answers (ratings only), attainment.
 
-    Rows come as plain tuples (ORM objects cost several times as much at 100,000 pairs); the meetings, the
-    most rows by far, are a stream to read once while `session` is open. The free text of a closing
-    survey is never selected.
+    Rows come as plain tuples fetched in batches (ORM objects and row-by-row fetching cost several times as
+    much at 100,000 pairs), times as their UTC date worked out by the database (the model's time type
+    converts in Python, row by row); the meetings, the most rows by far, are a stream to read once while
+    `session` is open. The free text of a closing survey is never selected.
     """
     run = session.connection().execute
-    pairs = [PairRow(pid, status, cadence, ends_on, _day(created_at), _day(ended_at) if ended_at else None, reason)
-             for pid, status, cadence, ends_on, created_at, ended_at, reason in run(
-                 select(Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, Pair.created_at, Pair.ended_at,
-                        Pair.closure_reason))]
+    pairs = [PairRow(pid, status, cadence, ends_on, _as_date(created_on), _as_date(ended_on) if ended_on else None,
+                     reason)
+             for pid, status, cadence, ends_on, created_on, ended_on, reason in _stream(run, select(
+                 Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, _utc_date(Pair.created_at),
+                 _utc_date(Pair.ended_at), Pair.closure_reason))]
     meetings = select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)  # type: ignore[arg-type]
-    answers = [AnswerRow(pid, kind, _day(answered), rating, meeting, again) for pid, kind, answered, rating, meeting,
-               again in run(select(OutcomeResponse.pair_id, OutcomeResponse.kind, OutcomeResponse.answered_at,
-                                   OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed,
-                                   OutcomeResponse.take_part_again)
-                            .where(col(OutcomeResponse.answered_at).is_not(None)))]
+    answers = [AnswerRow(pid, kind, _as_date(answered), rating, meeting, None if again is None else bool(again))
+               for pid, kind, answered, rating, meeting, again in _raw_stream(session, select(
+                   OutcomeResponse.pair_id, OutcomeResponse.kind, _utc_date(OutcomeResponse.answered_at),
+                   OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again)
+                   .where(col(OutcomeResponse.answered_at).is_not(None)))]
     attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
         select(OutcomeResponse.pair_id, GoalAttainment.attainment)
         .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
-    return OutcomeInputs(pairs=pairs, meetings=_stream(run, meetings), answers=answers, attainments=attainments,
-                         topics=topics)
+    return OutcomeInputs(pairs=pairs, meetings=((pid, _as_date(met)) for pid, met in _raw_stream(session, meetings)),
+                         answers=answers, attainments=attainments, topics=topics)
 
 
-def _stream(run: Any, statement: Any) -> Iterator[tuple[int, date]]:
+def _stream(run: Any, statement: Any) -> Iterator[Any]:
     for batch in run(statement.execution_options(yield_per=2_000)).partitions():
         yield from batch
+
+
+def _raw_stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
+    """Stream a statement without bound values on the driver's own cursor: at several hundred thousand rows
+    SQLAlchemy's result rows cost more than the query. Values come as the driver gives them (SQLite: dates
+    as text, booleans as 0/1)."""
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(2_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+class _utc_date(FunctionElement[str]):  # noqa: N801  (reads as the SQL function it compiles to)
+    """The UTC date of a stored time, as the database gives it: SQLite a string, PostgreSQL a date."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_utc_date)
+def _utc_date_sqlite(element: _utc_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"  # stored as naive UTC text
+
+
+@compiles(_utc_date, "postgresql")
+def _utc_date_postgresql(element: _utc_date, compiler: Any, **kw: Any) -> str:
+    return f"date(timezone('UTC', {compiler.process(element.clauses, **kw)}))"  # whatever the session's zone
+
+
+def _as_date(value: str | date) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _day(moment: datetime) -> date:
