@@ -55,7 +55,7 @@ class OutcomeInputs:
     pairs: Sequence[PairRow]
     # (pair id, meeting date) of every check-in, ordered by pair, then date.
     meetings: Iterable[tuple[int, date]] = ()
-    answers: Sequence[AnswerRow] = ()
+    answers: Iterable[AnswerRow] = ()  # read once by the report: may be a stream
     attainments: Sequence[AttainmentRow] = ()
     topics: Mapping[int, str] | None = None  # pair id → its topic, when the program has topics
 
@@ -110,18 +110,26 @@ class OutcomeReport:
     by_topic: dict[str, Share] = field(default_factory=dict)
 
 
-def _mean(values: list[int], pairs: int) -> float | None:
-    return sum(values) / len(values) if values and pairs >= MIN_PAIRS else None
+class _Ratings:
+    """Running sums of one kind's ratings in the last TREND_WINDOW_DAYS (0) and the window before (1): the
+    answers stream by once and none is kept."""
 
+    def __init__(self) -> None:
+        self.sums = [0, 0]
+        self.counts = [0, 0]
+        self.pairs: tuple[set[int], set[int]] = (set(), set())
 
-def _trend(answers: list[AnswerRow], today: date) -> Trend:
-    start = today - timedelta(days=TREND_WINDOW_DAYS)
-    before = start - timedelta(days=TREND_WINDOW_DAYS)
-    now_rows = [a for a in answers if a.rating is not None and start < a.answered_on <= today]
-    old_rows = [a for a in answers if a.rating is not None and before < a.answered_on <= start]
-    now_pairs = len({a.pair_id for a in now_rows})
-    return Trend(_mean([a.rating for a in now_rows if a.rating], now_pairs),
-                 _mean([a.rating for a in old_rows if a.rating], len({a.pair_id for a in old_rows})), now_pairs)
+    def add(self, window: int, pair_id: int, rating: int) -> None:
+        self.sums[window] += rating
+        self.counts[window] += 1
+        self.pairs[window].add(pair_id)
+
+    def mean(self, window: int) -> float | None:
+        enough = self.counts[window] and len(self.pairs[window]) >= MIN_PAIRS
+        return self.sums[window] / self.counts[window] if enough else None
+
+    def trend(self) -> Trend:
+        return Trend(self.mean(0), self.mean(1), len(self.pairs[0]))
 
 
 def _share(counts: Counter[str], pairs: set[int]) -> Share:
@@ -162,15 +170,41 @@ def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
     enough = len(regular) >= MIN_PAIRS
 
     attainment = Counter(a.attainment for a in inputs.attainments)
-    by_kind: dict[str, list[AnswerRow]] = defaultdict(list)
-    for answer in inputs.answers:
-        by_kind[answer.kind].append(answer)
-    fits, pulses, closings = by_kind[OutcomeKind.FIT], by_kind[OutcomeKind.PULSE], by_kind[OutcomeKind.CLOSING]
-    fit_pairs = {a.pair_id for a in fits if a.rating is not None}
-    meeting = Counter(a.meeting_as_agreed for a in pulses if a.meeting_as_agreed)
-    meeting_pairs = {a.pair_id for a in pulses if a.meeting_as_agreed}
-    closing_pairs = {a.pair_id for a in closings}
-    again = [a.take_part_again for a in closings if a.take_part_again is not None]
+    start = today - timedelta(days=TREND_WINDOW_DAYS)
+    before = start - timedelta(days=TREND_WINDOW_DAYS)
+    fit, growth = _Ratings(), _Ratings()
+    fit_pairs: set[int] = set()
+    low_fit: set[int] = set()
+    meeting: Counter[str] = Counter()
+    meeting_pairs: set[int] = set()
+    closing_pairs: set[int] = set()
+    closing_value = [0, 0]  # sum, count
+    again = [0, 0]  # yes, answered
+    for answer in inputs.answers:  # a stream: read once
+        kind, pair_id, rating = answer.kind, answer.pair_id, answer.rating
+        if kind == OutcomeKind.CLOSING:
+            closing_pairs.add(pair_id)
+            if rating:
+                closing_value[0] += rating
+                closing_value[1] += 1
+            if answer.take_part_again is not None:
+                again[0] += answer.take_part_again
+                again[1] += 1
+            continue
+        if kind == OutcomeKind.PULSE and answer.meeting_as_agreed:
+            meeting[answer.meeting_as_agreed] += 1
+            meeting_pairs.add(pair_id)
+        if rating is None:
+            continue
+        if kind == OutcomeKind.FIT:
+            fit_pairs.add(pair_id)
+            if rating <= LOW_FIT:
+                low_fit.add(pair_id)
+        day = answer.answered_on
+        window = 0 if start < day <= today else 1 if before < day <= start else -1
+        if window >= 0:
+            (fit if kind == OutcomeKind.FIT else growth).add(window, pair_id, rating)
+    enough_closings = len(closing_pairs) >= MIN_PAIRS
 
     ended = [p for p in inputs.pairs if p.status == PairStatus.ENDED]
     endings: Counter[str] = Counter()
@@ -192,7 +226,6 @@ def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
                 pairs_of[topic].add(row.pair_id)
         by_topic = {topic: _share(counts[topic], pairs_of[topic]) for topic in sorted(counts)}
 
-    low_fit = {a.pair_id for a in fits if a.rating is not None and a.rating <= LOW_FIT}
     return OutcomeReport(
         today=today,
         pairs=len(inputs.pairs),
@@ -201,13 +234,12 @@ def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
         median_cadence_days=median(cadence[p] for p in regular) if enough else None,
         on_cadence_percent=round(100 * on_cadence / len(regular)) if enough else None,
         regular_pairs=len(regular),
-        fit=_trend(fits, today),
+        fit=fit.trend(),
         low_fit_pairs=len(low_fit) if len(fit_pairs) >= MIN_PAIRS else None,
-        growth=_trend(pulses, today),
+        growth=growth.trend(),
         meeting_as_agreed=_share(meeting, meeting_pairs),
-        closing_value=_mean([a.rating for a in closings if a.rating], len(closing_pairs)),
-        take_part_again_percent=round(100 * sum(again) / len(again)) if again and len(
-            closing_pairs) >= MIN_PAIRS else None,
+        closing_value=closing_value[0] / closing_value[1] if closing_value[1] and enough_closings else None,
+        take_part_again_percent=round(100 * again[0] / again[1]) if again[1] and enough_closings else None,
         closings=len(closing_pairs),
         endings=_share(endings, {p.pair_id for p in ended}),
         days_to_first_meeting=median(waits) if len(waits) >= MIN_PAIRS else None,

@@ -76,11 +76,11 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
                  Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, _utc_date(Pair.created_at),
                  _utc_date(Pair.ended_at), Pair.closure_reason))]
     meetings = select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)  # type: ignore[arg-type]
-    answers = [AnswerRow(pid, kind, _as_date(answered), rating, meeting, None if again is None else bool(again))
+    answers = (AnswerRow(pid, kind, _as_date(answered), rating, meeting, None if again is None else bool(again))
                for pid, kind, answered, rating, meeting, again in _raw_stream(session, select(
                    OutcomeResponse.pair_id, OutcomeResponse.kind, _utc_date(OutcomeResponse.answered_at),
                    OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again)
-                   .where(col(OutcomeResponse.answered_at).is_not(None)))]
+                   .where(col(OutcomeResponse.answered_at).is_not(None))))
     attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
         select(OutcomeResponse.pair_id, GoalAttainment.attainment)
         .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
