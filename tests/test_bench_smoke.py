@@ -49,3 +49,12 @@ def test_memory_bench_reports_resident_memory_of_a_running_bot():
     lines = run_bench("memory.py", "--pairs", "30", "--seconds", "2")
     assert len(lines) == 1 and lines[0].startswith("pairs: 30 "), lines
     assert "resident at start:" in lines[0] and "MB" in lines[0]
+
+
+def test_outcomes_bench_reports_the_report_and_the_chart():
+    lines = run_bench("outcomes.py", "--pairs", "40", "--runs", "1")
+    rows = {line[:34].strip(): line[34:].split() for line in lines[2:6]}
+    assert list(rows) == ["report (reads + aggregation)", "chart data (reads)", "chart drawn, in process (warm)",
+                          "chart drawn, child process"]
+    assert all(float(best) <= float(worst) for best, worst in rows.values())
+    assert "png" in lines[6] and "report over 40 pairs" in lines[6]
