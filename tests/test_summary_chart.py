@@ -89,6 +89,8 @@ def test_the_weekly_summary_uploads_its_chart_into_the_summary_channel(runtime, 
     [summary] = fake_slack.posted("CSUMMARY1")
     assert "*Outcomes*" in json.dumps(summary["blocks"])
     assert "matplotlib" not in sys.modules  # drawn in a child process: the bot never loads it
+    data = runtime.services.outcomes.chart(MONDAY.date())
+    assert data.pulse_average[-1] == 4.0 and data.checkins[-2] == 3 and data.by_phase == {"progression": 3}
 
 
 def test_when_the_upload_fails_the_summary_stands_and_the_failure_is_said_in_words(runtime, fake_slack, engine):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -128,12 +128,12 @@ class OutcomeService:
     def chart(self, today: date) -> ChartData:
         """Return the chart's data as of `today` (three small grouped reads)."""
         since = today - timedelta(days=7 * CHART_WEEKS)
+        order = {phase: index for index, phase in enumerate(Phase)}
         with self.ctx.session() as session:
             days = store.checkins_by_day(since, session=session)
-            pulses = store.pulse_ratings(datetime.combine(since, time.min, UTC), session=session)
             phases = store.pairs_by_phase(session=session)
-        order = {phase: index for index, phase in enumerate(Phase)}
-        return chart_data(days, pulses, dict(sorted(phases.items(), key=lambda kv: order.get(kv[0], 99))), today)
+            by_phase = dict(sorted(phases.items(), key=lambda kv: order.get(kv[0], 99)))
+            return chart_data(days, store.pulse_ratings(since, session=session), by_phase, today)
 
     def post_chart(self, channel: str, now: datetime) -> str | None:
         """Draw the summary's chart and share it in `channel`; on failure, say so there in words.

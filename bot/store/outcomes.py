@@ -94,11 +94,11 @@ def _stream(run: Any, statement: Any) -> Iterator[Any]:
 
 
 def _raw_stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
-    """Stream a statement without bound values on the driver's own cursor: at several hundred thousand rows
-    SQLAlchemy's result rows cost more than the query. Values come as the driver gives them (SQLite: dates
-    as text, booleans as 0/1)."""
+    """Stream a statement on the driver's own cursor: at several hundred thousand rows SQLAlchemy's result
+    rows cost more than the query. Its values are rendered into the SQL, so they must be the program's own
+    constants, never user text. Values come as the driver gives them (SQLite: dates as text, booleans 0/1)."""
     connection = session.connection()
-    sql = str(statement.compile(dialect=connection.dialect))
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
@@ -141,13 +141,14 @@ def checkins_by_day(since: date, *, session: Session) -> list[tuple[date, int]]:
     return [(day, count) for day, count in rows]
 
 
-def pulse_ratings(since: datetime, *, session: Session) -> list[tuple[int, date, int]]:
-    """Return (pair id, answered on, growth rating) of pulse answers since `since`."""
-    rows = session.connection().execute(
-        select(OutcomeResponse.pair_id, OutcomeResponse.answered_at, OutcomeResponse.rating).where(
-            OutcomeResponse.kind == OutcomeKind.PULSE, col(OutcomeResponse.answered_at) >= since,
-            col(OutcomeResponse.rating).is_not(None)))
-    return [(pair_id, _day(answered), rating) for pair_id, answered, rating in rows]
+def pulse_ratings(since: date, *, session: Session) -> Iterator[tuple[int, date, int]]:
+    """Stream (pair id, answered on, growth rating) of pulse answers from `since` (UTC dates), while `session`
+    is open."""
+    statement = select(OutcomeResponse.pair_id, _utc_date(OutcomeResponse.answered_at), OutcomeResponse.rating).where(
+        OutcomeResponse.kind == OutcomeKind.PULSE, col(OutcomeResponse.rating).is_not(None),
+        _utc_date(OutcomeResponse.answered_at) >= since.isoformat())
+    for pair_id, answered, rating in _raw_stream(session, statement):
+        yield pair_id, _as_date(answered), rating
 
 
 def pairs_by_phase(*, session: Session) -> dict[str, int]:
