@@ -29,6 +29,7 @@ class SummaryInputs:
     goals_achieved_on: tuple[date, ...] = ()
     help_pairs: frozenset[int] = frozenset()
     prompts_paused_pairs: frozenset[int] = frozenset()
+    poor_fit_pairs: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class AtRiskPair:
     days_silent: int
     help_requested: bool
     prompts_paused: bool
+    poor_fit: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,11 @@ def summary_figures(inputs: SummaryInputs, today: date) -> SummaryFigures:
             last_met_on=inputs.last_met.get(pair_id),
             help_requested=pair_id in inputs.help_pairs,
             prompts_paused=pair_id in inputs.prompts_paused_pairs,
+            poor_fit=pair_id in inputs.poor_fit_pairs,
         )
         if health_of(pair, signals, today) == Health.AT_RISK:
             at_risk.append(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
-                                      signals.prompts_paused))
+                                      signals.prompts_paused, signals.poor_fit))
     at_risk.sort(key=lambda a: (-a.days_silent, a.pair.id or 0))
     horizon = today + timedelta(days=ENDINGS_WINDOW_DAYS)
     endings = sorted((p for p in live if today <= p.ends_on <= horizon), key=lambda p: (p.ends_on, p.id or 0))

@@ -10,6 +10,7 @@ from bot.services.home import HomeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.matching import MatchingService
 from bot.services.nudges import NudgeService
+from bot.services.outcomes import OutcomeService
 from bot.services.people import PeopleService
 from bot.services.profiles import ProfileService
 
@@ -29,3 +30,4 @@ class Services:
         self.nudges = NudgeService(ctx, self)
         self.profiles = ProfileService(ctx, self)
         self.matching = MatchingService(ctx, self)
+        self.outcomes = OutcomeService(ctx, self)

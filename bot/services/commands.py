@@ -27,6 +27,7 @@ from bot.domain.commands import (
     SetQuiet,
     ShowPhase,
     ShowProfile,
+    ShowReport,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -116,6 +117,10 @@ class CommandService:
                 return self.services.profiles.manage_topics(actor=actor, command=command, now=now)
             case ProposeMatches():
                 return self.services.matching.propose(actor=actor, now=now)
+            case ShowReport():
+                if not self._is_coordinator(actor, now):
+                    raise lifecycle.coordinator_refusal("read the outcome report", USAGE["report"])
+                return self.services.outcomes.show_report(now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:

@@ -24,11 +24,13 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message, build_undeliverable_notice
+from bot.blocks.outcomes import OUTCOME_KINDS, build_outcome_question
 from bot.blocks.summary import build_summary_message
 from bot.delivery.lease import SweepLease, sweep_lease
 from bot.domain.export import EXPORT_COLUMNS, export_rows
 from bot.domain.health import days_silent
 from bot.domain.models import ClosureReason, Nudge, NudgeKind, Pair, PairStatus
+from bot.domain.outcomes import OUTCOME_EXPORT_COLUMNS
 from bot.domain.policy import (
     GROUP,
     Decision,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 logger = logging.getLogger(__name__)
+NO_OUTCOMES = dict.fromkeys(OUTCOME_EXPORT_COLUMNS, "")
 
 DELIVERY_FAILED = "delivery_failed"  # the ledger kind of the one notice about an undeliverable recipient
 # A sweep lease not renewed for this long is free even when its holder cannot be seen to have died (on SQLite,
@@ -322,7 +325,9 @@ class NudgeService:
         if nudge.pair_id is not None:
             with self.ctx.session() as session:
                 facts = ledger.read_pair(nudge.pair_id, session=session)
-            gone = facts is None or facts.pair.status != PairStatus.ACTIVE or (
+            # A closing survey belongs to a pair that ended; everything else to one still running.
+            wanted = PairStatus.ENDED if nudge.kind == NudgeKind.CLOSING_SURVEY else PairStatus.ACTIVE
+            gone = facts is None or facts.pair.status != wanted or (
                 nudge.goal_id is not None and all(g.id != nudge.goal_id for g in facts.goals))
             if gone:
                 # Paused, ended or erased since the decision (say, a member left during this sweep), or its
@@ -362,6 +367,8 @@ class NudgeService:
                     channel, ts)
         if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
             self._record_prompt(nudge.kind, nudge.recipient, nudge.pair_id, now)
+        if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
+            self.services.outcomes.post_chart(channel, now)
         return "sent"
 
     def _recover_stale_claims(self, now: datetime) -> list[str]:
@@ -517,6 +524,8 @@ class NudgeService:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
             return self._summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
+        if nudge.kind in OUTCOME_KINDS:
+            return build_outcome_question(nudge, facts.pair)
         today = nudge.local_at.date()
         last_met = facts.last_met_on
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)
@@ -541,7 +550,7 @@ class NudgeService:
         today = now.astimezone(ZoneInfo(self.ctx.settings.timezone)).date()
         with self.ctx.session() as session:
             inputs = load_summary_inputs(session=session, today=today)
-        return build_summary_message(summary_figures(inputs, today))
+        return self.services.outcomes.with_outcomes(build_summary_message(summary_figures(inputs, today)), today)
 
     def post_summary(self, *, actor: str, now: datetime) -> Reply:
         """Post the program summary to the summary channel now (a coordinator asked for it)."""
@@ -560,6 +569,10 @@ class NudgeService:
         except SlackCallFailed as problem:
             raise UserError(f"Slack would not take the summary in <#{channel}> ({problem.code}). "
                             "Is the bot invited to that channel?") from None
+        chart_problem = self.services.outcomes.post_chart(channel, now)
+        if chart_problem:
+            return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>, without its chart "
+                              f"({chart_problem}).")
         return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>.")
 
     # ---- the export --------------------------------------------------------------------------------------
@@ -568,8 +581,11 @@ class NudgeService:
         """Return the CSV of every pair (figures and dates, no note text)."""
         with self.ctx.session() as session:
             rows = export_rows(load_export_inputs(session=session))
+        outcomes = self.services.outcomes.export_columns()
+        for row in rows:
+            row.update(outcomes.get(int(row["pair_id"]), NO_OUTCOMES))
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=[*EXPORT_COLUMNS, *OUTCOME_EXPORT_COLUMNS], lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()

@@ -20,6 +20,7 @@ from bot.domain.models import (
     PrivateNote,
 )
 from bot.store import get_member_state  # noqa: F401  (re-exported for callers)
+from bot.store.outcomes import poor_fit_pairs
 
 
 def list_member_states(person_id: str, pair_ids: Iterable[int], *, session: Session) -> dict[int, MemberState]:
@@ -139,13 +140,15 @@ def load_signals(pair_ids: list[int], *, session: Session) -> dict[int, PairSign
             col(MemberState.pair_id).in_(pair_ids), col(MemberState.prompts_paused_at).is_not(None)
         )
     ).all())
+    poor_fit = poor_fit_pairs(session=session, pair_ids=pair_ids)
     signals = {}
     for pair_id in pair_ids:
         help_at, logged_at = last_help.get(pair_id), last_logged.get(pair_id)
         # A raised hand counts until a meeting is logged after it.
         raised = help_at is not None and (logged_at is None or as_utc(help_at) > as_utc(logged_at))
         signals[pair_id] = PairSignals(
-            last_met_on=last_met.get(pair_id), help_requested=raised, prompts_paused=pair_id in paused
+            last_met_on=last_met.get(pair_id), help_requested=raised, prompts_paused=pair_id in paused,
+            poor_fit=pair_id in poor_fit,
         )
     return signals
 

@@ -34,6 +34,7 @@ from bot.domain.models import (
     WorkspaceFlag,
 )
 from bot.domain.policy import (
+    CLOSING_SURVEY_WINDOW_DAYS,
     GOAL_OVERDUE_WINDOW,
     GOAL_SOON_DAYS,
     GROUP,
@@ -45,6 +46,7 @@ from bot.domain.policy import (
 )
 from bot.domain.summary import RATING_WINDOW_DAYS, RatedCheckin, SummaryInputs
 from bot.store.flags import QUIET
+from bot.store.outcomes import poor_fit_pairs
 from bot.store.profiles import profile_topics
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
@@ -110,6 +112,13 @@ def _statements() -> _Statements:
         .correlate(Pair)
         .scalar_subquery()
     )
+    # The pair's first meeting (the fit check and the pulses count from it): the first entry of the pair's
+    # range in ix_checkin_pair_met.
+    first_met_on = (
+        select(func.min(CheckIn.met_on)).where(CheckIn.pair_id == Pair.id).correlate(Pair).scalar_subquery()
+    )
+    # Pairs the sweep reads: those not ended, and those ended recently enough to be owed a closing survey.
+    swept = or_(Pair.status != PairStatus.ENDED, Pair.ended_at >= bindparam("ended_since"))  # type: ignore[operator]
     # One row per pair with everything the policy reads about it but goals and member states: one statement
     # and one pass, where a query per table cost several times as much at 100,000 pairs.
     pair_rows = (
@@ -119,6 +128,7 @@ def _statements() -> _Statements:
             mentor.tz, mentee.tz, Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
             latest.met_on, latest.next_meeting_on,
             exists().where(Goal.pair_id == Pair.id),  # type: ignore[arg-type]
+            first_met_on, Pair.ended_at,
         )
         .join(mentor, mentor.slack_user_id == Pair.mentor_id, isouter=True)
         .join(mentee, mentee.slack_user_id == Pair.mentee_id, isouter=True)
@@ -131,7 +141,7 @@ def _statements() -> _Statements:
         exists().where(Pair.mentee_id == Person.slack_user_id, Pair.status != PairStatus.ENDED),
     )
     return _Statements(
-        pairs=pair_rows.where(Pair.status != PairStatus.ENDED).order_by(Pair.id),
+        pairs=pair_rows.where(swept).order_by(Pair.id),
         one_pair=pair_rows.where(Pair.id == bindparam("pair_id")),
         coordinators=select(Person.slack_user_id, Person.tz).where(
             Person.slack_user_id.in_(bindparam("coordinators", expanding=True))  # type: ignore[attr-defined]
@@ -148,7 +158,7 @@ def _statements() -> _Statements:
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
-        ).where(MemberState.pair_id.in_(live_ids)),  # type: ignore[attr-defined]
+        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept))),  # type: ignore[attr-defined]
         # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
@@ -206,7 +216,8 @@ def read_program(
     for goal_id, pair_id, text, due_on, status in _stream(run, q.goals, reach):
         goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
-    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
+    ended_since = {"ended_since": now - timedelta(days=CLOSING_SURVEY_WINDOW_DAYS + 2)}
+    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members, ended_since).all():
         members[pair_id][person_id] = MemberFacts(
             snoozed_until=_aware(snoozed),
             unanswered_prompts=unanswered,
@@ -244,7 +255,7 @@ def read_program(
     )
 
     def pairs() -> Iterator[PairFacts]:
-        for row in _stream(run, q.pairs):
+        for row in _stream(run, q.pairs, ended_since):
             yield _pair_facts(row, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS), zones, wanted)
 
     return state, pairs()
@@ -282,7 +293,7 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
     """Build a pair's facts from its row of the pair statements; note in `zones` the zones of its members
     who are `wanted`."""
     (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
-     mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set) = row
+     mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set, first_met_on, ended_at) = row
     if zones is not None:
         # These outlive the stream, and a driver returns a new string per row: the zones are shared instead.
         if mentor_id in wanted:
@@ -291,7 +302,7 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
             zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
     return PairFacts(pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id,
                      paused_until, bool(agreed), tuple(goals), met_on, next_on, members, bool(goal_set),
-                     (mentor_tz, mentee_tz))
+                     (mentor_tz, mentee_tz), first_met_on, _aware(ended_at).date() if ended_at is not None else None)
 
 
 def stale_people(*, session: Session, before: datetime, coordinators: tuple[str, ...]) -> list[str]:
@@ -503,6 +514,7 @@ def load_summary_inputs(*, session: Session, today: date) -> SummaryInputs:
         goals_achieved_on=achieved,
         help_pairs=help_pairs,
         prompts_paused_pairs=paused,
+        poor_fit_pairs=poor_fit_pairs(session=session),
     )
 
 
