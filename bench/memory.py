@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         fake.add_user(f"UE{index:07d}")
     fake.add_user("UCOORD1")
     port = free_port()
-    env = bot_env(fake, url, PORT=str(port), MENTORBOT_SWEEP_MINUTES="1")
+    # A summary channel, so the Monday sweep posts the weekly summary with its outcome report and chart.
+    env = bot_env(fake, url, PORT=str(port), MENTORBOT_SWEEP_MINUTES="1", MENTORBOT_SUMMARY_CHANNEL="CSUMMARY1")
     # The data set has no alembic stamp: let `run` see the tables as migrated.
     from alembic import command
 
@@ -69,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         sent = len(fake.calls_to("chat.postMessage"))
         looked_up = len(fake.calls_to("users.info"))
+        charts = len(fake.shared_files)
         print(f"pairs: {args.pairs}  resident at start: {idle:.0f} MB  peak over {args.seconds:.0f} s: {peak:.0f} MB  "
-              f"(Slack calls meanwhile: {sent} chat.postMessage, {looked_up} users.info)")
+              f"(Slack calls meanwhile: {sent} chat.postMessage, {looked_up} users.info, {charts} chart uploaded)")
     finally:
         stop(bot)
         fake.stop()

@@ -222,6 +222,19 @@ class SlackGateway:
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         self._call("views.publish", user_id=user_id, view=view)
 
+    def upload_file(self, channel: str, content: bytes, *, filename: str, title: str, alt_text: str) -> str:
+        """Share a file in `channel` (Slack's external upload: get a URL, send the bytes, complete); return
+        the file's id."""
+        try:
+            response = self.once_client.files_upload_v2(channel=channel, content=content, filename=filename,
+                                                        title=title, alt_txt=alt_text)
+        except SlackApiError as error:
+            method = str(error.response.api_url).rsplit("/", 1)[-1] if error.response else "files.upload"
+            raise SlackCallFailed(method, str(error.response.get("error") or "upload_failed")) from error
+        except (SlackRequestError, OSError) as error:
+            raise SlackCallFailed("files.upload", f"connection: {type(error).__name__}") from error
+        return str((response.get("file") or {}).get("id", ""))
+
     def recent_messages(self, channel: str, oldest: str, limit: int = 100) -> list[dict[str, Any]]:
         """Return the bot-visible messages in `channel` since `oldest`, with their metadata (every page)."""
         messages: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ from slack_bolt.middleware import Middleware
 
 from bot.metrics import ACK_SECONDS
 from bot.services import Services
-from handlers import actions, agreement, commands, events, matching, views
+from handlers import actions, agreement, commands, events, matching, outcomes, views
 from handlers.after_ack import AfterAck, tell_about_unexpected_error
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
     views.register(app)
     events.register(app)
     matching.register(app)
+    outcomes.register(app)
 
 
 def _describe(body: dict[str, Any]) -> str:

@@ -101,6 +101,10 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
+        # External uploads: file id → what getUploadURLExternal was told and the bytes posted since; files
+        # shared by completeUploadExternal, in order (each with its channel).
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.shared_files: list[dict[str, Any]] = []
         self._thread: threading.Thread | None = None
 
     # ---- set-up -------------------------------------------------------------------
@@ -217,6 +221,9 @@ class FakeSlack:
                 parsed = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if parsed.path.startswith("/upload/"):  # a file's bytes, raw, to an upload_url we handed out
+                    self._send(*fake.receive_upload(parsed.path.removeprefix("/upload/"), body))
+                    return
                 params = _decode_params(self.headers.get("Content-Type", ""), body, parsed.query)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if parsed.path.startswith("/respond/"):
@@ -436,6 +443,48 @@ class FakeSlack:
 
     def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": "VHOME", **(params.get("view") or {})}}
+
+    # Slack's external upload, three steps: files.getUploadURLExternal (filename and length in bytes) hands
+    # out an upload_url and a file id; the bytes are POSTed to that URL; files.completeUploadExternal with
+    # the file ids (and a channel) shares them. A file not uploaded, or of another length, is refused.
+    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        filename, length = str(params.get("filename") or ""), str(params.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            file_id = f"F{len(self.uploads) + 1:08d}"
+            self.uploads[file_id] = {"filename": filename, "length": int(length), "data": None}
+        return {"ok": True, "upload_url": self.url.replace("/api/", f"/upload/{file_id}"), "file_id": file_id}
+
+    def receive_upload(self, file_id: str, data: bytes) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append(Call("upload", {"file_id": file_id, "length": len(data)}, {}, self.clock()))
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return 404, {"ok": False, "error": "not_found"}
+            upload["data"] = data
+        return 200, {"ok": True}
+
+    def _files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        try:
+            files = json.loads(str(params.get("files") or ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = params.get("channel_id")
+        if channel is not None and not str(channel).startswith(("C", "G", "D")):
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            for item in files:
+                upload = self.uploads.get(str(item.get("id")))
+                if upload is None or upload["data"] is None or len(upload["data"]) != upload["length"]:
+                    return {"ok": False, "error": "file_not_found" if upload is None else "file_upload_size_mismatch"}
+            shared = [{"id": item["id"], "title": item.get("title") or self.uploads[item["id"]]["filename"],
+                       "channel": channel, "initial_comment": params.get("initial_comment"),
+                       **self.uploads[item["id"]]} for item in files]
+            self.shared_files.extend(shared)
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
 
 class RateLimitedSlack(FakeSlack):

@@ -59,3 +59,10 @@ def test_matching_bench_reports_proposals_for_the_pool():
     [row] = [line.split() for line in lines[1:]]
     assert row[:2] == ["45", "5"]
     assert 0 < int(row[3]) <= 25, "some mentees should have been proposed a mentor"
+def test_outcomes_bench_reports_the_report_and_the_chart():
+    lines = run_bench("outcomes.py", "--pairs", "40", "--runs", "1")
+    rows = {line[:34].strip(): line[34:].split() for line in lines[2:6]}
+    assert list(rows) == ["report (reads + aggregation)", "chart data (reads)", "chart drawn, in process (warm)",
+                          "chart drawn, child process"]
+    assert all(float(best) <= float(worst) for best, worst in rows.values())
+    assert "png" in lines[6] and "report over 40 pairs" in lines[6]

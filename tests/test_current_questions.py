@@ -36,6 +36,8 @@ def test_the_mentors_meeting_preparation_carries_the_mentees_current_questions(r
         pair = make_pair(session, phase="progression", channel_id="GMEET1")
         make_agreement(session, pair)
         make_goal(session, pair, text="Give the conference talk", due_on=date(2026, 12, 1))
+        # A first meeting weeks ago: its fit check is long past and does not take the day's one DM.
+        make_checkin(session, pair, runtime.services.ctx.cipher, met_on=date(2026, 1, 6))
         make_checkin(session, pair, runtime.services.ctx.cipher, met_on=date(2026, 1, 20),
                      next_meeting_on=date(2026, 1, 28))
         _profile(session, MENTEE, "How do I *say no* to my manager?")

@@ -310,7 +310,9 @@ def test_a_meeting_reminder_lists_every_open_goal_not_only_those_near_their_date
         make_goal(session, pair, text="Give the conference talk", due_on=date(2026, 12, 1))
         make_goal(session, pair, text="Read the design book", due_on=None)
         make_goal(session, pair, text="Ship the first demo", status="achieved", achieved_on=date(2026, 1, 19))
-        # Met last Tuesday; they meet again tomorrow: today is the working day before.
+        # Met last Tuesday; they meet again tomorrow: today is the working day before. (They first met weeks
+        # ago, so no fit check is due.)
+        make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 5))
         make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 20), next_meeting_on=date(2026, 1, 28))
         session.commit()
     result = services.sweep.run(now=NOW)
@@ -332,6 +334,7 @@ def test_a_goal_far_from_its_date_still_counts_as_direction_set(services, engine
             pair = make_pair(session, mentor_id=mentor, mentee_id=mentee, phase=Phase.DIRECTION, started_on=started,
                              channel_id=f"G{mentor}")
             make_agreement(session, pair)
+            make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 5))  # long past its fit check
             make_checkin(session, pair, services.ctx.cipher, met_on=date(2026, 1, 20))
             if with_goal:
                 make_goal(session, pair, text="Lead a project", due_on=date(2026, 11, 30))

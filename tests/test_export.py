@@ -14,6 +14,7 @@ from bot.crypto import NoteCipher
 from bot.db import make_engine, migrate
 from bot.domain.figures import EXPORT_COLUMNS, ProgramInputs, export_rows, tally_pairs
 from bot.domain.models import ClosureReason, GoalStatus, HelpRequest, Pair, PairStatus, Phase
+from bot.domain.outcomes import OUTCOME_EXPORT_COLUMNS
 from tests.conftest import COORDINATOR, MENTEE, MENTOR, OTHER, TEST_ENCRYPTION_KEY
 from tests.factories import make_checkin, make_goal, make_pair, make_person
 
@@ -88,7 +89,7 @@ def test_export_to_standard_output(tmp_path, monkeypatch, fake_slack, capsys):
     _env(monkeypatch, tmp_path, url, fake_slack)
     assert main(["export"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == ",".join(EXPORT_COLUMNS) and len(lines) == 2
+    assert lines[0] == ",".join([*EXPORT_COLUMNS, *OUTCOME_EXPORT_COLUMNS]) and len(lines) == 2
 
 
 def test_export_to_an_unwritable_place_says_so(tmp_path, monkeypatch, fake_slack, capsys):

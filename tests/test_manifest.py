@@ -22,6 +22,7 @@ SCOPE_OF_METHOD = {
     "conversations.open": "im:write",
     "conversations.history": "im:history",
     "users.info": "users:read",
+    "files.upload": "files:write",  # files_upload_v2: files.getUploadURLExternal + files.completeUploadExternal
 }
 
 
@@ -48,6 +49,7 @@ def test_every_web_api_method_the_code_calls_has_its_scope_declared():
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     called = set(re.findall(r'"((?:chat|conversations|users|views)\.[A-Za-z]+)"', source))
     called |= {"users.info"} if "users_info(" in source else set()
+    called |= {"files.upload"} if "files_upload_v2(" in source else set()
     assert called, "expected the gateway to call Web API methods"
     for method in called:
         if method in SCOPE_OF_METHOD:

@@ -27,7 +27,16 @@ from bot.domain.models import (
     PairStatus,
     Phase,
 )
-from bot.domain.policy import GROUP, is_within_working_hours, next_working_day
+from bot.domain.policy import (
+    CLOSING_SURVEY_WINDOW_DAYS,
+    GROUP,
+    PULSE_EVERY_DAYS,
+    PULSE_FIRST_DAYS,
+    PULSE_WINDOW_DAYS,
+    is_within_working_hours,
+    next_working_day,
+)
+from bot.services.outcomes import draw_in_child
 from tests.conftest import COORDINATOR
 from tests.factories import make_agreement, make_goal, make_pair, make_person
 
@@ -135,6 +144,17 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
                     pair.phase, pair.winding_up_at = Phase.WINDING_UP, now
             session.commit()
 
+    # The 26 summary charts are drawn as the bot draws them, each in a child process (seconds on a busy
+    # machine); their drawing time is kept apart from the sweeps' own.
+    drawing = [0.0]
+
+    def draw(data):
+        begun = time.perf_counter()
+        png = draw_in_child(data)
+        drawing[0] += time.perf_counter() - begun
+        return png
+
+    services.outcomes.draw = draw
     started = time.perf_counter()
     sweeps = 0
     for hour in range(WEEKS * 7 * 24):
@@ -148,7 +168,8 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
         assert result.stopped is None and not result.undeliverable and not result.retry_later
         if result.sent:
             react(now, result.sent)
-    print(f"\nsimulation: {sweeps} sweeps in {time.perf_counter() - started:.1f} s")
+    elapsed = time.perf_counter() - started - drawing[0]
+    print(f"\nsimulation: {sweeps} sweeps in {elapsed:.1f} s, and {drawing[0]:.1f} s drawing charts")
 
     with Session(engine) as session:
         rows = list(session.exec(select(Nudge).where(Nudge.status == NudgeStatus.SENT).order_by(Nudge.sent_at)))
@@ -202,7 +223,64 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
     assert {by_id[p.id].behaviour for p in ended} == {"ends_early", "ends_on_time"} and len(ended) == 5
     for pair in ended:
         assert pair.ended_at is not None and pair.ended_at.date() > pair.ends_on
-        assert not [r.key for r in rows if r.pair_id == pair.id and r.sent_at >= pair.ended_at]
+        after_end = [r for r in rows if r.pair_id == pair.id and r.sent_at >= pair.ended_at]
+        # Only the closing survey, once to each member (but one whose prompts are paused), within two weeks.
+        with Session(engine) as session:
+            paused_members = set(session.exec(select(MemberState.person_id).where(
+                MemberState.pair_id == pair.id, MemberState.prompts_paused_at.is_not(None))))
+        expected = sorted(p for p in (pair.mentor_id, pair.mentee_id) if p not in paused_members)
+        assert sorted(r.recipient for r in after_end) == expected and expected
+        assert {r.kind for r in after_end} == {NudgeKind.CLOSING_SURVEY}
+        assert all(r.sent_at - pair.ended_at <= timedelta(days=CLOSING_SURVEY_WINDOW_DAYS) for r in after_end)
+
+    # Outcomes: every pair that met hears the fit check once per member, within a week of the working day
+    # after its first meeting; pulses come 30 days after it and every 60 after, within their two weeks.
+    first_met: dict[int, date] = {}
+    with Session(engine) as session:
+        for checkin in session.exec(select(CheckIn).order_by(CheckIn.met_on.desc())):
+            first_met[checkin.pair_id] = checkin.met_on
+    last_day = d(WEEKS * 7)
+    with Session(engine) as session:
+        paused_people = set(session.exec(select(MemberState.person_id).where(
+            MemberState.prompts_paused_at.is_not(None))))
+    pulsed: set[str] = set()
+    for pair_id, first in first_met.items():
+        pair = pairs[pair_id]
+        for person in (pair.mentor_id, pair.mentee_id):
+            fits = [r for r in rows if r.pair_id == pair_id and r.recipient == person and r.kind == NudgeKind.FIT_CHECK]
+            if by_id[pair_id].behaviour == "stops_answering" and not fits:
+                continue  # prompts paused for this member: no personal DMs for the pair
+            [fit] = fits
+            assert next_working_day(first) <= local(fit, person).date() <= next_working_day(first) + timedelta(days=7)
+        if by_id[pair_id].behaviour != "diligent":
+            continue
+        number = 0
+        while (due := first + timedelta(days=PULSE_FIRST_DAYS + number * PULSE_EVERY_DAYS)) + timedelta(
+                days=PULSE_WINDOW_DAYS) < last_day:
+            for person in (pair.mentor_id, pair.mentee_id):
+                if person in paused_people:
+                    continue  # three prompts unanswered: no personal DMs for the pair, pulses included
+                found = [r for r in rows if r.pair_id == pair_id and r.recipient == person
+                         and r.kind == NudgeKind.QUALITY_PULSE and r.period == f"p{number}"]
+                [pulse] = found
+                assert due <= local(pulse, person).date() <= due + timedelta(days=PULSE_WINDOW_DAYS), pulse.key
+                pulsed.add(person)
+            number += 1
+        assert number >= 2, pair_id
+    assert len(pulsed) >= 8  # at least every diligent pair's mentee heard each pulse on schedule
+
+    # The weekly cap holds for everyone, over every rolling 7 days.
+    reached: dict[str, list[datetime]] = defaultdict(list)
+    for row in rows:
+        if row.kind in (NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK, "delivery_failed"):
+            continue
+        pair = pairs[row.pair_id]
+        for person in (pair.mentor_id, pair.mentee_id) if row.recipient == GROUP else (row.recipient,):
+            reached[person].append(row.sent_at)
+    for person, times in reached.items():
+        times.sort()
+        for index, moment in enumerate(times):
+            assert sum(1 for t in times[index:] if t - moment < timedelta(days=7)) <= 3, person
     assert {p.closure_reason for p in ended} == {ClosureReason.ENDED_EARLY, ClosureReason.COMPLETED}
 
     # The weekly summary appears every Monday at 09:00 program time (UTC here).
@@ -210,6 +288,7 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
     assert len(summaries) == WEEKS
     assert all(r.sent_at.weekday() == 0 and r.sent_at.hour == 9 for r in summaries)
     assert len(fake_slack.posted("CSUMMARY1")) == WEEKS
+    assert [f["channel"] for f in fake_slack.shared_files] == ["CSUMMARY1"] * WEEKS  # one chart each
 
     # The mentee who stops answering: at most three prompts, one "prompts paused" message, then no more prompts.
     [quiet_pair] = [pid for pid, plan in by_id.items() if plan.behaviour == "stops_answering"]

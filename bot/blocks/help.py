@@ -29,6 +29,7 @@ COORDINATOR_USAGE = [
      "register a pair (default every 14 days, for 6 months)"),
     ("`/mentoring pairs [page]`", "every active pair with phase, last check-in and health"),
     ("`/mentoring summary`", "post the program summary to the summary channel now"),
+    ("`/mentoring report`", "the outcome report: goals met, meeting regularity, fit, pulses, endings"),
     ("`/mentoring quiet on|off`", "kill switch: no scheduled DM or summary until turned off"),
     ("`/mentoring pause|resume|end @mentor-or-mentee`", "pause, resume or wind up any pair"),
 ]
@@ -53,5 +54,5 @@ def build_help_reply(*, coordinator: bool, problem: str | None = None) -> Reply:
     commands = ("help | join | profile | leave | topics | pairs | checkin | agreement | goal add | goals | "
                 "goal done | phase | pause | resume | end")
     text = (problem + " " if problem else "") + f"Usage: /mentoring {commands}" + (
-        " | match | pair | summary | quiet" if coordinator else "")
+        " | match | pair | summary | report | quiet" if coordinator else "")
     return Reply(text=text, blocks=blocks)

@@ -73,3 +73,21 @@ REQUEST_ACCEPT_ACTION = "request_accept"  # value: the proposal id the mentor an
 REQUEST_DECLINE_ACTION = "request_decline"
 REQUEST_BLOCK_PREFIX = "request_"  # + proposal id
 CHECKIN_QUESTIONS_BLOCK = "checkin_questions"  # the mentee's current questions in the check-in modal
+# Outcomes: the fit check, quality pulses and the closing survey. Rating buttons share a block, so each
+# carries its own action id (prefix + the answer); their value is "pair_id" (fit) or "pair_id:period" (pulse).
+FIT_RATING_ACTION_PREFIX = "outcome_fit_"  # + 1…5
+FIT_CHANGE_ACTION = "outcome_fit_change"
+PULSE_GROWTH_ACTION_PREFIX = "outcome_growth_"  # + 1…5
+PULSE_MEETING_ACTION_PREFIX = "outcome_meeting_"  # + a MeetingRegularity
+CLOSING_SURVEY_ACTION = "outcome_closing_open"
+CLOSING_SURVEY_VIEW = "outcome_closing_modal"
+FIT_RATING_BLOCK = "outcome_fit_rating"
+FIT_MORE_BLOCK = "outcome_fit_more"
+PULSE_GROWTH_BLOCK = "outcome_growth"
+PULSE_MEETING_BLOCK = "outcome_meeting"
+OUTCOME_STOP_BLOCK = "outcome_stop"
+CLOSING_OPEN_BLOCK = "outcome_closing"
+CLOSING_GOAL_BLOCK_PREFIX = "outcome_goal_"  # + goal id; its input's action id is INPUT_ACTION
+CLOSING_VALUE_BLOCK = "outcome_value"
+CLOSING_AGAIN_BLOCK = "outcome_again"
+CLOSING_HELPED_BLOCK = "outcome_helped"

@@ -43,6 +43,8 @@ def build_summary_message(figures: ProgramFigures) -> Reply:
                 notes.append("asked for help")
             if item.prompts_paused:
                 notes.append("prompts paused")
+            if item.poor_fit:
+                notes.append("fit rated low")
             extra = f" — {', '.join(notes)}" if notes else ""
             lines.append(f"• {mention(item.pair.mentor_id)} & {mention(item.pair.mentee_id)}: "
                          f"{item.days_silent} days since the last check-in{extra}")

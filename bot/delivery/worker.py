@@ -77,6 +77,8 @@ class Deliverer:
     stopping: threading.Event
     message_for: MessageFor
     on_undeliverable: OnUndeliverable
+    # Told about each nudge Slack took, with the conversation it went to (say, to add the summary's chart).
+    on_sent: Callable[[DueNudge, str, datetime], None] = lambda nudge, channel, now: None
     # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
     refused: str | None = None
     # What pacing reads the time from and waits with (by default the stopping event: a shutdown cuts a wait
@@ -175,7 +177,9 @@ class Deliverer:
         if nudge.pair_id is not None:
             with self.session() as session:
                 facts = read_pair(nudge.pair_id, session=session)
-            gone = facts is None or facts.pair.status != PairStatus.ACTIVE or (
+            # A closing survey belongs to a pair that ended; everything else to one still running.
+            wanted = PairStatus.ENDED if nudge.kind == NudgeKind.CLOSING_SURVEY else PairStatus.ACTIVE
+            gone = facts is None or facts.pair.status != wanted or (
                 nudge.goal_id is not None and all(g.id != nudge.goal_id for g in facts.goals))
             if gone:
                 # Paused, ended or erased since the decision (say, a member left during this sweep), or its
@@ -215,6 +219,7 @@ class Deliverer:
                     channel, ts)
         if nudge.pair_id is not None and nudge.kind in (NudgeKind.HOW_IS_IT_GOING, NudgeKind.PROMPTS_PAUSED):
             record_prompt(self.session, nudge.kind, nudge.recipient, nudge.pair_id, now)
+        self.on_sent(nudge, channel, now)
         return "sent"
 
     def _failed(self, nudge: DueNudge, facts: PairFacts | None, problem: SlackCallFailed, now: datetime) -> str:

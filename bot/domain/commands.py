@@ -47,6 +47,7 @@ USAGE = {
     "leave": "/mentoring leave",
     "topics": "/mentoring topics [add|remove <name>]",
     "match": "/mentoring match",
+    "report": "/mentoring report",
 }
 MAX_TOPIC_NAME = 75  # a topic is an option of a Block Kit menu: option text holds 75 characters
 
@@ -178,10 +179,15 @@ class ProposeMatches:
     pass
 
 
+@dataclass(frozen=True)
+class ShowReport:
+    pass
+
+
 Command = (
     Help | RegisterPair | ListPairs | OpenCheckin | OpenAgreement | AddGoal | ListGoals | CompleteGoal
     | ShowPhase | PausePair | ResumePair | EndPair | PostSummary | SetQuiet
-    | OpenProfile | ShowProfile | LeavePool | ManageTopics | ProposeMatches
+    | OpenProfile | ShowProfile | LeavePool | ManageTopics | ProposeMatches | ShowReport
 )
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -572,6 +578,9 @@ def parse_command(text: str, *, today: date) -> Command:
         return OpenProfile(joining=name == "join")
     if name == "topics":
         return _parse_topics(args)
+    if name == "report":
+        _no_more(args, USAGE["report"])
+        return ShowReport()
     raise UnknownCommand(f"I don't know the command “{shown(tokens[0].text)}”.", USAGE["help"])
 
 

@@ -45,6 +45,7 @@ class PairTally:
     goals_set: int = 0
     goals_achieved: int = 0
     prompts_paused: bool = False
+    poor_fit: bool = False  # a member rated the pairing's fit 1–2
 
 
 NO_TALLY = PairTally()
@@ -70,6 +71,7 @@ class AtRiskPair:
     days_silent: int
     help_requested: bool
     prompts_paused: bool
+    poor_fit: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def is_help_raised(last_help_at: datetime | None, last_met_on: date | None, zone
 def signals_of(tally: PairTally, zone: ZoneInfo) -> PairSignals:
     return PairSignals(last_met_on=tally.last_met_on,
                        help_requested=is_help_raised(tally.last_help_at, tally.last_met_on, zone),
-                       prompts_paused=tally.prompts_paused)
+                       prompts_paused=tally.prompts_paused, poor_fit=tally.poor_fit)
 
 
 def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> ProgramFigures:
@@ -131,7 +133,7 @@ def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> Progr
         signals = signals_of(inputs.tallies.get(pair.id or 0, NO_TALLY), zone)
         if health_of(pair, signals, today) == Health.AT_RISK:
             at_risk.append(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
-                                      signals.prompts_paused))
+                                      signals.prompts_paused, signals.poor_fit))
     at_risk.sort(key=lambda a: (-a.days_silent, a.pair.id or 0))
     horizon = today + timedelta(days=ENDINGS_WINDOW_DAYS)
     endings = sorted((p for p in live if today <= p.ends_on <= horizon), key=lambda p: (p.ends_on, p.id or 0))
@@ -194,9 +196,10 @@ def tally_pairs(
     helps: list[tuple[int, int, datetime]],
     goals: list[tuple[int, str]],
     paused: frozenset[int],
+    poor_fit: frozenset[int] = frozenset(),
 ) -> dict[int, PairTally]:
     """Return each pair's tally from grouped rows: (pair, count, rating sum, last met), (pair, count, last
-    asked), (pair, goal status) per goal, and the pairs whose prompts are paused."""
+    asked), (pair, goal status) per goal, the pairs whose prompts are paused and those whose fit was rated low."""
     fields: dict[int, dict[str, object]] = defaultdict(dict)
     for pair_id, count, rating_sum, last_met in checkins:
         fields[pair_id].update(checkins=count, rating_sum=int(rating_sum or 0), last_met_on=last_met)
@@ -211,4 +214,6 @@ def tally_pairs(
         fields[pair_id].update(goals_set=count, goals_achieved=goals_done[pair_id])
     for pair_id in paused:
         fields[pair_id]["prompts_paused"] = True
+    for pair_id in poor_fit:
+        fields[pair_id]["poor_fit"] = True
     return {pair_id: PairTally(**values) for pair_id, values in fields.items()}  # type: ignore[arg-type]

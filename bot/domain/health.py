@@ -48,6 +48,7 @@ class PairSignals:
     last_met_on: date | None
     help_requested: bool = False
     prompts_paused: bool = False
+    poor_fit: bool = False  # a member rated the pairing's fit 1–2
 
 
 def days_silent(pair: PairTiming, last_met_on: date | None, today: date) -> int:
@@ -61,7 +62,8 @@ def health_of(pair: PairTiming, signals: PairSignals, today: date) -> Health:
     if pair.status == PairStatus.PAUSED:
         return Health.PAUSED
     silent = days_silent(pair, signals.last_met_on, today)
-    if signals.help_requested or signals.prompts_paused or silent >= AT_RISK_FACTOR * pair.cadence_days:
+    if (signals.help_requested or signals.prompts_paused or signals.poor_fit
+            or silent >= AT_RISK_FACTOR * pair.cadence_days):
         return Health.AT_RISK
     if silent >= DRIFT_FACTOR * pair.cadence_days:
         return Health.DRIFTING

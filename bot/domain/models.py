@@ -52,6 +52,9 @@ class NudgeKind(StrEnum):
     WEEKLY_SUMMARY = "weekly_summary"
     PROMPTS_PAUSED = "prompts_paused"
     SNOOZE_REMINDER = "snooze_reminder"
+    FIT_CHECK = "fit_check"
+    QUALITY_PULSE = "quality_pulse"
+    CLOSING_SURVEY = "closing_survey"
 
 
 class NudgeStatus(StrEnum):
@@ -335,3 +338,61 @@ class MatchProposal(SQLModel, table=True):
     decided_at: datetime | None = None
     decided_by: str | None = Field(default=None, max_length=32)
     pair_id: int | None = None
+
+
+# ---- outcomes: the fit check, quality pulses and the closing survey ----------------------------------------
+
+
+class OutcomeKind(StrEnum):
+    FIT = "fit"
+    PULSE = "pulse"
+    CLOSING = "closing"
+
+
+class Attainment(StrEnum):
+    MET = "met"
+    PARTLY = "partly"
+    NOT_MET = "not_met"
+
+
+class MeetingRegularity(StrEnum):
+    YES = "yes"
+    SOMETIMES = "sometimes"
+    NO = "no"
+
+
+class OutcomeResponse(SQLModel, table=True):
+    """One member's answer to one outcome question set (a fit check, a pulse, the closing survey).
+
+    `helped_most_enc` is the closing survey's free text: encrypted like a private note and read by its
+    author alone; no report, export or summary selects it.
+    """
+
+    __tablename__ = "outcome_response"
+    __table_args__ = (UniqueConstraint("pair_id", "author_id", "kind", "period"),
+                      Index("ix_outcome_response_kind_answered", "kind", "answered_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True, ondelete="CASCADE")
+    author_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    period: str = Field(max_length=32)  # fit: "first"; pulse: "p0", "p1"…; closing: "end"
+    asked_at: datetime | None = None
+    answered_at: datetime | None = None
+    rating: int | None = None  # fit 1–5, growth 1–5, overall value 1–5
+    meeting_as_agreed: str | None = Field(default=None, max_length=16)  # a MeetingRegularity
+    take_part_again: bool | None = None
+    change_requested_at: datetime | None = None  # "I'd like a different match"
+    helped_most_enc: str | None = Field(default=None, sa_column=Column(SAText, nullable=True))
+
+
+class GoalAttainment(SQLModel, table=True):
+    """A closing survey's verdict on one goal, against its measure."""
+
+    __tablename__ = "goal_attainment"
+    __table_args__ = (UniqueConstraint("response_id", "goal_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="outcome_response.id", index=True, ondelete="CASCADE")
+    goal_id: int = Field(foreign_key="goal.id", ondelete="CASCADE")
+    attainment: str = Field(max_length=16)  # an Attainment

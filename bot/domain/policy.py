@@ -53,6 +53,12 @@ DIRECTION_AFTER_DAYS = 21
 WINDING_UP_BEFORE_DAYS = 14
 SNOOZE_DAYS = 3  # "Not yet — remind me in 3 days"
 SNOOZE_FOR = timedelta(days=SNOOZE_DAYS)
+# Outcomes: the fit check waits up to a week for a free day, a pulse two, the closing survey two after the end.
+FIT_CHECK_WINDOW_DAYS = 7
+PULSE_FIRST_DAYS = 30
+PULSE_EVERY_DAYS = 60
+PULSE_WINDOW_DAYS = 14
+CLOSING_SURVEY_WINDOW_DAYS = 14
 
 # Most important first: what keeps a pair from failing beats what merely helps it along.
 PRIORITY: tuple[NudgeKind, ...] = (
@@ -61,6 +67,11 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.PROMPTS_PAUSED,
     NudgeKind.DRIFT,
     NudgeKind.WINDING_UP,
+    # The outcome questions come once (or once in 60 days) and lapse when missed; behind the weekly
+    # reminders a weekly pair's members, whose cap those reminders fill, would never hear them.
+    NudgeKind.CLOSING_SURVEY,
+    NudgeKind.FIT_CHECK,
+    NudgeKind.QUALITY_PULSE,
     NudgeKind.MEETING_PREP,
     NudgeKind.HOW_IS_IT_GOING,
     NudgeKind.SNOOZE_REMINDER,
@@ -148,6 +159,8 @@ class PairFacts(PairSnapshot):
     # (mentor's, mentee's) IANA zones when the reader has them at hand (the sweep's stream), so the program's
     # zones need not hold every member; otherwise `ProgramState.zones` has them.
     member_zones: tuple[str | None, str | None] | None = None
+    first_met_on: date | None = None  # the earliest check-in's meeting: the fit check and pulses count from it
+    ended_on: date | None = None  # the day an ended pair ended (UTC): its closing survey counts from it
 
     @property
     def pair(self) -> PairView:
@@ -312,6 +325,8 @@ def decide(state: ProgramState, pairs: Iterable[PairFacts], now: datetime) -> De
                 status = change.status
         if status == PairStatus.ACTIVE and pair.phase != Phase.ENDED and not state.quiet:
             _pair_candidates(facts, now, clock, candidates)
+        elif status == PairStatus.ENDED and facts.ended_on is not None and not state.quiet:
+            _closing_candidates(facts, now, clock, candidates)
     if not state.quiet:
         candidates.extend(_summary_candidates(state, now))
     return Decision(changes, candidates)
@@ -443,6 +458,10 @@ def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: l
                                 pair_id, person, NudgeKind.MEETING_PREP, role, local, None, None, (person,),
                                 _RANK_MEETING_PREP))
 
+    first_met = facts.first_met_on
+    if first_met is not None and (mentor_working or mentee_working):
+        _outcome_candidates(facts, first_met, now, clock, out)
+
     if mentee_working:
         today = mentee_today
         if last_met is not None:
@@ -510,6 +529,58 @@ def _snooze_reminder(pair_id: int, person: str, role: str, local: datetime, toda
     return DueNudge(nudge_key(pair_id, person, NudgeKind.SNOOZE_REMINDER, f"until{int(snoozed_until.timestamp())}"),
                     pair_id, person, NudgeKind.SNOOZE_REMINDER, role, local, None, None, (person,),
                     _RANK_SNOOZE_REMINDER)
+_FIT_WINDOW = timedelta(days=FIT_CHECK_WINDOW_DAYS)
+_PULSE_WINDOW = timedelta(days=PULSE_WINDOW_DAYS)
+_CLOSING_WINDOW = timedelta(days=CLOSING_SURVEY_WINDOW_DAYS)
+_RANK_FIT_CHECK, _RANK_QUALITY_PULSE, _RANK_CLOSING_SURVEY = (
+    _RANK[kind] for kind in (NudgeKind.FIT_CHECK, NudgeKind.QUALITY_PULSE, NudgeKind.CLOSING_SURVEY))
+
+
+def _members(facts: PairFacts, clock: _LocalClock) -> tuple[tuple[str, str, tuple[datetime, bool, date]], ...]:
+    """Return each member with their role and `clock` entry (local time, working now, local date)."""
+    zones = facts.member_zones
+    mentor_clock = clock[zones[0]] if zones is not None else clock.of(facts.mentor_id)
+    mentee_clock = clock[zones[1]] if zones is not None else clock.of(facts.mentee_id)
+    return (facts.mentor_id, "mentor", mentor_clock), (facts.mentee_id, "mentee", mentee_clock)
+
+
+def _held(facts: PairFacts, person: str, now: datetime) -> frozenset[str]:
+    member = facts.members.get(person, NO_MEMBER_STATE) if facts.members else NO_MEMBER_STATE
+    return _NOTHING_HELD[0] if member is NO_MEMBER_STATE else _held_back(member, now)[0]
+
+
+def _outcome_candidates(facts: PairFacts, first_met: date, now: datetime, clock: _LocalClock,
+                        out: list[DueNudge]) -> None:
+    """The fit check (the working day after the first meeting) and the quality pulses (30 days after it,
+    then every 60), one DM to each member in their own working hours."""
+    pair_id = facts.id or 0
+    for person, role, (local, working, today) in _members(facts, clock):
+        if not working:
+            continue
+        fit_day = _next_working_day(first_met)
+        if fit_day <= today <= fit_day + _FIT_WINDOW and NudgeKind.FIT_CHECK not in _held(facts, person, now):
+            out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.FIT_CHECK, "first"), pair_id, person,
+                                NudgeKind.FIT_CHECK, role, local, None, None, (person,), _RANK_FIT_CHECK))
+        age = (today - first_met).days
+        if age < PULSE_FIRST_DAYS:
+            continue
+        number = (age - PULSE_FIRST_DAYS) // PULSE_EVERY_DAYS
+        due = first_met + timedelta(days=PULSE_FIRST_DAYS + number * PULSE_EVERY_DAYS)
+        if today - due <= _PULSE_WINDOW and NudgeKind.QUALITY_PULSE not in _held(facts, person, now):
+            out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.QUALITY_PULSE, f"p{number}"), pair_id, person,
+                                NudgeKind.QUALITY_PULSE, role, local, None, None, (person,), _RANK_QUALITY_PULSE))
+
+
+def _closing_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: list[DueNudge]) -> None:
+    """The closing survey: to each member of a pair that ended, within two weeks of the end."""
+    ended = facts.ended_on
+    assert ended is not None
+    pair_id = facts.id or 0
+    for person, role, (local, working, today) in _members(facts, clock):
+        if working and ended <= today <= ended + _CLOSING_WINDOW and (
+                NudgeKind.CLOSING_SURVEY not in _held(facts, person, now)):
+            out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.CLOSING_SURVEY, "end"), pair_id, person,
+                                NudgeKind.CLOSING_SURVEY, role, local, None, None, (person,), _RANK_CLOSING_SURVEY))
 
 
 def _summary_candidates(state: ProgramState, now: datetime) -> list[DueNudge]:

@@ -14,6 +14,7 @@ from bot.services.goals import GoalService
 from bot.services.home import HomeService
 from bot.services.matching import MatchingService
 from bot.services.notifier import Notifier
+from bot.services.outcomes import OutcomeService
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
 from bot.services.profiles import ProfileService
@@ -32,7 +33,8 @@ class Services:
         worker = worker_name()
         self.people = PeopleService(ctx)
         self.notifier = Notifier(ctx.gateway)
-        self.reports = ReportService(ctx, self.people)
+        self.outcomes = OutcomeService(ctx, self)
+        self.reports = ReportService(ctx, self.people, self.outcomes)
         self.events = EventService(ctx)
         self.home = HomeService(ctx, self.people, self.reports)
         self.pairs = PairService(ctx, self.people)
@@ -48,4 +50,5 @@ class Services:
                                        matching=self.matching)
         self.commands = CommandService(ctx=ctx, people=self.people, pairs=self.pairs, goals=self.goals,
                                        agreements=self.agreements, checkins=self.checkins, quiet=self.quiet,
-                                       reports=self.reports, profiles=self.profiles, matching=self.matching)
+                                       reports=self.reports, profiles=self.profiles, matching=self.matching,
+                                       outcomes=self.outcomes)

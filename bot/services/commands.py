@@ -28,6 +28,7 @@ from bot.domain.commands import (
     SetQuiet,
     ShowPhase,
     ShowProfile,
+    ShowReport,
     UnknownCommand,
     UsageError,
     parse_command,
@@ -38,6 +39,7 @@ from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.goals import GoalService
 from bot.services.matching import MatchingService
+from bot.services.outcomes import OutcomeService
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
 from bot.services.profiles import ProfileService
@@ -62,6 +64,7 @@ class CommandService:
     reports: ReportService
     profiles: ProfileService
     matching: MatchingService
+    outcomes: OutcomeService
 
     def _is_coordinator(self, actor: str, now: datetime, *, refuse_unknown: bool = True) -> bool:
         """Tell whether `actor` is a coordinator; for help, someone Slack will not describe just isn't one."""
@@ -134,6 +137,10 @@ class CommandService:
                 return self.profiles.manage_topics(actor=actor, command=command, now=now)
             case ProposeMatches():
                 return self.matching.propose(actor=actor, now=now)
+            case ShowReport():
+                if not self._is_coordinator(actor, now):
+                    raise pairs.coordinator_refusal("read the outcome report", USAGE["report"])
+                return self.outcomes.show_report(now=now)
         raise UserError("I don't know that command.", USAGE["help"])
 
     def _pair_for(self, actor: str, partner_id: str | None, name: str, suggest: str) -> int:

@@ -9,18 +9,23 @@ from datetime import datetime
 from bot.blocks import Reply
 from bot.blocks.summary import build_summary_message
 from bot.domain.figures import EXPORT_COLUMNS, ProgramFigures, export_rows, program_figures, program_today
+from bot.domain.outcomes import OUTCOME_EXPORT_COLUMNS
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
+from bot.services.outcomes import OutcomeService
 from bot.services.people import PeopleService
 from bot.store import ledger
 from bot.store.reports import load_program_inputs
 
+NO_OUTCOMES = dict.fromkeys(OUTCOME_EXPORT_COLUMNS, "")
+
 
 class ReportService:
-    def __init__(self, ctx: ServiceContext, people: PeopleService) -> None:
+    def __init__(self, ctx: ServiceContext, people: PeopleService, outcomes: OutcomeService) -> None:
         self.ctx = ctx
         self.people = people
+        self.outcomes = outcomes
 
     def figures(self, now: datetime) -> ProgramFigures:
         """Return the program figures as of the program's today at `now`."""
@@ -31,7 +36,8 @@ class ReportService:
         return program_figures(inputs, today, zone)
 
     def summary_reply(self, now: datetime) -> Reply:
-        return build_summary_message(self.figures(now))
+        figures = self.figures(now)
+        return self.outcomes.with_outcomes(build_summary_message(figures), figures.today)
 
     def post_summary(self, *, actor: str, now: datetime) -> Reply:
         """Post the program summary to the summary channel now (a coordinator asked for it)."""
@@ -50,6 +56,10 @@ class ReportService:
         except SlackCallFailed as problem:
             raise UserError(f"Slack would not take the summary in <#{channel}> ({problem.code}). "
                             "Is the bot invited to that channel?") from None
+        chart_problem = self.outcomes.post_chart(channel, now)
+        if chart_problem:
+            return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>, without its chart "
+                              f"({chart_problem}).")
         return Reply(text=f":white_check_mark: Posted the program summary to <#{channel}>.")
 
     def export_csv(self, now: datetime) -> str:
@@ -58,8 +68,11 @@ class ReportService:
         today = program_today(now, zone)
         with self.ctx.session() as session:
             rows = export_rows(load_program_inputs(session=session, today=today, names=True), today, zone)
+        outcomes = self.outcomes.export_columns()
+        for row in rows:
+            row.update(outcomes.get(int(row["pair_id"]), NO_OUTCOMES))
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=[*EXPORT_COLUMNS, *OUTCOME_EXPORT_COLUMNS], lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()

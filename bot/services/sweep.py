@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.blocks import Reply
 from bot.blocks.nudges import GOAL_LISTING_KINDS, NudgeFacts, build_nudge_message
+from bot.blocks.outcomes import OUTCOME_KINDS, build_outcome_question
 from bot.delivery.lease import SweepLease, sweep_lease
 from bot.delivery.recovery import CLAIM_LEASE, recover_stale_claims
 from bot.delivery.worker import Deliverer, Outcomes
@@ -84,7 +85,11 @@ class SweepService:
     def __post_init__(self) -> None:
         self.delivery = Deliverer(self.ctx.session, self.ctx.gateway, worker=self.worker, stopping=self.stopping,
                                   message_for=self._message_for,
-                                  on_undeliverable=self.departures.nudge_undeliverable)
+                                  on_undeliverable=self.departures.nudge_undeliverable, on_sent=self._after_sent)
+
+    def _after_sent(self, nudge: DueNudge, channel: str, now: datetime) -> None:
+        if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
+            self.reports.outcomes.post_chart(channel, now)
 
     # ---- the sweep ---------------------------------------------------------------------------------------
 
@@ -159,6 +164,8 @@ class SweepService:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
             return self.reports.summary_reply(now)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
+        if nudge.kind in OUTCOME_KINDS:
+            return build_outcome_question(nudge, facts.pair)
         today = nudge.local_at.date()
         last_met = facts.last_met_on
         goal = next((g for g in facts.goals if g.id == nudge.goal_id), None)

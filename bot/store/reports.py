@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.figures import RATING_WINDOW_DAYS, ProgramInputs, RatedCheckin, tally_pairs
 from bot.domain.models import CheckIn, Goal, GoalStatus, HelpRequest, MemberState, Pair, Person
+from bot.store.outcomes import poor_fit_pairs
 from bot.store.profiles import profile_topics
 
 
@@ -39,7 +40,8 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
     )
     return ProgramInputs(
         pairs=pairs,
-        tallies=tally_pairs(list(checkins), list(helps), [(p, s) for p, s, _ in goals], paused),  # type: ignore[arg-type]
+        tallies=tally_pairs(list(checkins), list(helps), [(p, s) for p, s, _ in goals], paused,
+                            poor_fit_pairs(session=session)),  # type: ignore[arg-type]
         recent_checkins=recent,
         goals_achieved_on=tuple(d or today for _, s, d in goals if s == GoalStatus.ACHIEVED),
         names=dict(session.exec(select(Person.slack_user_id, Person.display_name)).all()) if names else {},

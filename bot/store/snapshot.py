@@ -11,7 +11,7 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, type_coerce
+from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -30,6 +30,7 @@ from bot.domain.models import (
     WorkspaceFlag,
 )
 from bot.domain.policy import (
+    CLOSING_SURVEY_WINDOW_DAYS,
     GOAL_OVERDUE_WINDOW,
     GOAL_SOON_DAYS,
     GROUP,
@@ -82,6 +83,13 @@ def _statements() -> _Statements:
         .correlate(Pair)
         .scalar_subquery()
     )
+    # The pair's first meeting (the fit check and the pulses count from it): the first entry of the pair's
+    # range in ix_checkin_pair_met.
+    first_met_on = (
+        select(func.min(CheckIn.met_on)).where(CheckIn.pair_id == Pair.id).correlate(Pair).scalar_subquery()
+    )
+    # Pairs the sweep reads: those not ended, and those ended recently enough to be owed a closing survey.
+    swept = or_(Pair.status != PairStatus.ENDED, Pair.ended_at >= bindparam("ended_since"))  # type: ignore[operator]
     # One row per pair with everything the policy reads about it but goals and member states: one statement
     # and one pass, cheaper than a query per table (bench/sweep.py measures it).
     pair_rows = (
@@ -91,6 +99,7 @@ def _statements() -> _Statements:
             mentor.tz, mentee.tz, Agreement.pair_id.is_not(None),  # type: ignore[union-attr]
             latest.met_on, latest.next_meeting_on,
             exists().where(Goal.pair_id == Pair.id),  # type: ignore[arg-type]
+            first_met_on, Pair.ended_at,
         )
         .join(mentor, mentor.slack_user_id == Pair.mentor_id, isouter=True)
         .join(mentee, mentee.slack_user_id == Pair.mentee_id, isouter=True)
@@ -98,7 +107,7 @@ def _statements() -> _Statements:
         .join(latest, latest.id == latest_id, isouter=True)
     )
     return _Statements(
-        pairs=pair_rows.where(Pair.status != PairStatus.ENDED).order_by(Pair.id),
+        pairs=pair_rows.where(swept).order_by(Pair.id),
         one_pair=pair_rows.where(Pair.id == bindparam("pair_id")),
         coordinators=select(Person.slack_user_id, Person.tz).where(
             Person.slack_user_id.in_(bindparam("coordinators", expanding=True))  # type: ignore[attr-defined]
@@ -115,7 +124,7 @@ def _statements() -> _Statements:
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
-        ).where(MemberState.pair_id.in_(live_ids)),  # type: ignore[attr-defined]
+        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept))),  # type: ignore[attr-defined]
         # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
@@ -168,7 +177,8 @@ def read_program(
     for goal_id, pair_id, text, due_on, status in _stream(run, q.goals, reach):
         goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
     members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
-    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members).all():
+    ended_since = {"ended_since": now - timedelta(days=CLOSING_SURVEY_WINDOW_DAYS + 2)}
+    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members, ended_since).all():
         members[pair_id][person_id] = MemberFacts(
             snoozed_until=_aware(snoozed),
             unanswered_prompts=unanswered,
@@ -206,7 +216,7 @@ def read_program(
     )
 
     def pairs() -> Iterator[PairFacts]:
-        for row in _stream(run, q.pairs):
+        for row in _stream(run, q.pairs, ended_since):
             yield _pair_facts(row, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS), zones, wanted)
 
     return state, pairs()
@@ -244,7 +254,7 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
     """Build a pair's facts from its row of the pair statements; note in `zones` the zones of its members
     who are `wanted`."""
     (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
-     mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set) = row
+     mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set, first_met_on, ended_at) = row
     if zones is not None:
         # These outlive the stream, and a driver returns a new string per row: the zones are shared instead.
         if mentor_id in wanted:
@@ -253,7 +263,7 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
             zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
     return PairFacts(pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id,
                      paused_until, bool(agreed), tuple(goals), met_on, next_on, members, bool(goal_set),
-                     (mentor_tz, mentee_tz))
+                     (mentor_tz, mentee_tz), first_met_on, _aware(ended_at).date() if ended_at is not None else None)
 
 
 def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:

@@ -1,0 +1,158 @@
+"""Outcome answers: members' fit checks, pulses and closing surveys, and the rows the outcome report reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import String, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session, col, select
+
+from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair, PairStatus
+from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow
+
+POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
+
+
+def get_response(pair_id: int, author_id: str, kind: str, period: str, *, session: Session) -> OutcomeResponse:
+    """Return the member's answer row for this question set, new (unsaved) if they have not answered yet."""
+    found = session.exec(select(OutcomeResponse).where(
+        OutcomeResponse.pair_id == pair_id, OutcomeResponse.author_id == author_id,
+        OutcomeResponse.kind == kind, OutcomeResponse.period == period,
+    )).first()
+    return found or OutcomeResponse(pair_id=pair_id, author_id=author_id, kind=kind, period=period)
+
+
+def replace_attainments(response: OutcomeResponse, verdicts: dict[int, str], *, session: Session) -> None:
+    """Store the survey's verdict per goal, replacing any earlier ones of the same response."""
+    session.flush()  # the response needs its id
+    for old in session.exec(select(GoalAttainment).where(GoalAttainment.response_id == response.id)):
+        session.delete(old)
+    session.flush()
+    for goal_id, attainment in verdicts.items():
+        session.add(GoalAttainment(response_id=response.id or 0, goal_id=goal_id, attainment=attainment))
+
+
+def attainments_of(response: OutcomeResponse, *, session: Session) -> dict[int, str]:
+    """Return the response's verdict per goal id (none for a response not yet saved)."""
+    if response.id is None:
+        return {}
+    return dict(session.exec(select(GoalAttainment.goal_id, GoalAttainment.attainment).where(
+        GoalAttainment.response_id == response.id)).all())
+
+
+def poor_fit_pairs(*, session: Session, pair_ids: Iterable[int] | None = None) -> frozenset[int]:
+    """Return the pairs (of `pair_ids`, or all) where a member rated the fit 1–2."""
+    query = select(OutcomeResponse.pair_id).where(
+        OutcomeResponse.kind == OutcomeKind.FIT, col(OutcomeResponse.rating) <= POOR_FIT).distinct()
+    if pair_ids is not None:
+        query = query.where(col(OutcomeResponse.pair_id).in_(list(pair_ids)))
+    return frozenset(session.exec(query).all())
+
+
+def has_requested_change(pair_id: int, *, session: Session) -> bool:
+    """Return whether either member already asked for a different match (coordinators hear it once a pair)."""
+    return session.exec(select(OutcomeResponse.id).where(
+        OutcomeResponse.pair_id == pair_id, col(OutcomeResponse.change_requested_at).is_not(None)).limit(1)
+    ).first() is not None
+
+
+
+def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = None) -> OutcomeInputs:
+    """Return the report's rows in four statements: pairs, meetings, answers (ratings only), attainment.
+
+    Rows come as plain tuples fetched in batches (ORM objects and row-by-row fetching cost several times as
+    much at 100,000 pairs), times as their UTC date worked out by the database (the model's time type
+    converts in Python, row by row); the meetings, the most rows by far, are a stream to read once while
+    `session` is open. The free text of a closing survey is never selected.
+    """
+    run = session.connection().execute
+    pairs = [PairRow(pid, status, cadence, ends_on, _as_date(created_on), _as_date(ended_on) if ended_on else None,
+                     reason)
+             for pid, status, cadence, ends_on, created_on, ended_on, reason in _stream(run, select(
+                 Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, _utc_date(Pair.created_at),
+                 _utc_date(Pair.ended_at), Pair.closure_reason))]
+    meetings = select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)  # type: ignore[arg-type]
+    answers = (AnswerRow(pid, kind, _as_date(answered), rating, meeting, None if again is None else bool(again))
+               for pid, kind, answered, rating, meeting, again in _raw_stream(session, select(
+                   OutcomeResponse.pair_id, OutcomeResponse.kind, _utc_date(OutcomeResponse.answered_at),
+                   OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again)
+                   .where(col(OutcomeResponse.answered_at).is_not(None))))
+    attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
+        select(OutcomeResponse.pair_id, GoalAttainment.attainment)
+        .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
+    return OutcomeInputs(pairs=pairs, meetings=((pid, _as_date(met)) for pid, met in _raw_stream(session, meetings)),
+                         answers=answers, attainments=attainments, topics=topics)
+
+
+def _stream(run: Any, statement: Any) -> Iterator[Any]:
+    for batch in run(statement.execution_options(yield_per=2_000)).partitions():
+        yield from batch
+
+
+def _raw_stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
+    """Stream a statement on the driver's own cursor: at several hundred thousand rows SQLAlchemy's result
+    rows cost more than the query. Its values are rendered into the SQL, so they must be the program's own
+    constants, never user text. Values come as the driver gives them (SQLite: dates as text, booleans 0/1)."""
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(2_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+class _utc_date(FunctionElement[str]):  # noqa: N801  (reads as the SQL function it compiles to)
+    """The UTC date of a stored time, as the database gives it: SQLite a string, PostgreSQL a date."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_utc_date)
+def _utc_date_sqlite(element: _utc_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"  # stored as naive UTC text
+
+
+@compiles(_utc_date, "postgresql")
+def _utc_date_postgresql(element: _utc_date, compiler: Any, **kw: Any) -> str:
+    return f"date(timezone('UTC', {compiler.process(element.clauses, **kw)}))"  # whatever the session's zone
+
+
+def _as_date(value: str | date) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _day(moment: datetime) -> date:
+    """Return the UTC date of a stored time (SQLite hands back naive UTC, PostgreSQL aware)."""
+    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
+
+
+def checkins_by_day(since: date, *, session: Session) -> list[tuple[date, int]]:
+    """Return (meeting date, check-ins) for each day from `since` (through ix_checkin_pair_met's dates)."""
+    rows = session.connection().execute(select(CheckIn.met_on, func.count()).where(CheckIn.met_on >= since)
+                                        .group_by(CheckIn.met_on))
+    return [(day, count) for day, count in rows]
+
+
+def pulse_ratings(since: date, *, session: Session) -> Iterator[tuple[int, date, int]]:
+    """Stream (pair id, answered on, growth rating) of pulse answers from `since` (UTC dates), while `session`
+    is open."""
+    statement = select(OutcomeResponse.pair_id, _utc_date(OutcomeResponse.answered_at), OutcomeResponse.rating).where(
+        OutcomeResponse.kind == OutcomeKind.PULSE, col(OutcomeResponse.rating).is_not(None),
+        _utc_date(OutcomeResponse.answered_at) >= since.isoformat())
+    for pair_id, answered, rating in _raw_stream(session, statement):
+        yield pair_id, _as_date(answered), rating
+
+
+def pairs_by_phase(*, session: Session) -> dict[str, int]:
+    """Return how many pairs not ended are in each phase."""
+    rows = session.connection().execute(select(Pair.phase, func.count()).where(Pair.status != PairStatus.ENDED)
+                                        .group_by(Pair.phase))
+    return dict(rows.all())  # type: ignore[arg-type]
