@@ -36,8 +36,7 @@ def handle_profile_join_action(ack: Ack, body: dict[str, Any], respond: Respond,
 def handle_profile_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services,
                               after_ack: Callable[..., None]) -> None:
     user_id = body["user"]["id"]
-    errors, reply = services.profiles.save_profile(actor=user_id, values=(view.get("state") or {}).get("values") or {},
-                                                   now=services.ctx.now())
+    errors, reply = services.profiles.save_profile(actor=user_id, values=(view.get("state") or {}).get("values") or {})
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -48,17 +47,15 @@ def handle_profile_submission(ack: Ack, body: dict[str, Any], view: dict[str, An
 def handle_match_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                         services: Services, after_ack: Callable[..., None]) -> None:
     ack()
-    actor, value, now = body["user"]["id"], str(action.get("value") or ""), services.ctx.now()
-    matching = services.matching
+    actor, value, matching = body["user"]["id"], str(action.get("value") or ""), services.matching
     uses: dict[str, Callable[[], Reply | None]] = {
-        MATCH_ACCEPT_ACTION: lambda: matching.accept(actor=actor, proposal_id=parse_proposal_id(value), now=now),
-        MATCH_SKIP_ACTION: lambda: matching.skip(actor=actor, proposal_id=parse_proposal_id(value), now=now),
-        MATCH_ACCEPT_ALL_ACTION: lambda: matching.accept_all(actor=actor, value=value, now=now),
-        CHOICE_PICK_ACTION: lambda: matching.pick(actor=actor, proposal_id=parse_proposal_id(value), now=now),
-        REQUEST_ACCEPT_ACTION: lambda: matching.answer(actor=actor, proposal_id=parse_proposal_id(value),
-                                                       accept=True, now=now),
+        MATCH_ACCEPT_ACTION: lambda: matching.accept(actor=actor, proposal_id=parse_proposal_id(value)),
+        MATCH_SKIP_ACTION: lambda: matching.skip(actor=actor, proposal_id=parse_proposal_id(value)),
+        MATCH_ACCEPT_ALL_ACTION: lambda: matching.accept_all(actor=actor, value=value),
+        CHOICE_PICK_ACTION: lambda: matching.pick(actor=actor, proposal_id=parse_proposal_id(value)),
+        REQUEST_ACCEPT_ACTION: lambda: matching.answer(actor=actor, proposal_id=parse_proposal_id(value), accept=True),
         REQUEST_DECLINE_ACTION: lambda: matching.answer(actor=actor, proposal_id=parse_proposal_id(value),
-                                                        accept=False, now=now),
+                                                        accept=False),
     }
     after_ack(_answer, body, respond, services, uses[action["action_id"]])
 

@@ -168,8 +168,11 @@ class MatchingService:
             raise UserError(f"The proposal {mention(proposal.mentor_id)} → {mention(proposal.mentee_id)} {said}.")
         return proposal
 
-    def accept(self, *, actor: str, proposal_id: int, now: datetime) -> Reply:
+    def accept(self, *, actor: str, proposal_id: int) -> Reply:
         """Register the proposed pair exactly as `/mentoring pair` does, welcoming it with what each brings."""
+        return self._accept(actor, proposal_id, self.ctx.now())
+
+    def _accept(self, actor: str, proposal_id: int, now: datetime) -> Reply:
         with self.ctx.session() as session:
             self.pairs.require_coordinator(session, actor, now, "accept proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
@@ -180,7 +183,8 @@ class MatchingService:
         self._accepted(proposal_id, actor, now)
         return reply
 
-    def skip(self, *, actor: str, proposal_id: int, now: datetime) -> Reply:
+    def skip(self, *, actor: str, proposal_id: int) -> Reply:
+        now = self.ctx.now()
         with self.ctx.session() as session:
             self.pairs.require_coordinator(session, actor, now, "skip proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
@@ -190,8 +194,9 @@ class MatchingService:
             text = f"Skipped {mention(proposal.mentor_id)} → {mention(proposal.mentee_id)}; nobody was told."
         return Reply(text=text)
 
-    def accept_all(self, *, actor: str, value: str, now: datetime) -> Reply:
+    def accept_all(self, *, actor: str, value: str) -> Reply:
         """Accept every open proposal of one round (`value` is "first_id:last_id"); say which could not be."""
+        now = self.ctx.now()
         first, _, last = value.partition(":")
         if not (first.isascii() and first.isdigit() and last.isascii() and last.isdigit()):
             raise UserError("That button no longer points at a round of proposals. Run `/mentoring match` again.")
@@ -204,7 +209,7 @@ class MatchingService:
         done, problems = 0, []
         for proposal_id in ids:
             try:
-                self.accept(actor=actor, proposal_id=proposal_id, now=now)
+                self._accept(actor, proposal_id, now)
                 done += 1
             except UserError as problem:
                 problems.append(f"• {problem.text}")
@@ -244,8 +249,9 @@ class MatchingService:
 
     # ---- mentee-choice mode ---------------------------------------------------------------------------
 
-    def pick(self, *, actor: str, proposal_id: int, now: datetime) -> Reply:
+    def pick(self, *, actor: str, proposal_id: int) -> Reply:
         """The mentee picks one of their choices: the others close, and that mentor alone is asked."""
+        now = self.ctx.now()
         with self.ctx.session() as session:
             proposal = store.get_proposal(proposal_id, session=session)
             if proposal is None or proposal.mentee_id != actor:
@@ -265,8 +271,9 @@ class MatchingService:
         return Reply(text=f":envelope: I've asked {mention(proposal.mentor_id)}. If they can't take you on, or don't "
                           f"answer within {REQUEST_WORKING_DAYS} working days, you'll get your next best choices.")
 
-    def answer(self, *, actor: str, proposal_id: int, accept: bool, now: datetime) -> Reply:
+    def answer(self, *, actor: str, proposal_id: int, accept: bool) -> Reply:
         """The mentor accepts (the pair is registered) or declines (the mentee is offered their next best)."""
+        now = self.ctx.now()
         with self.ctx.session() as session:
             proposal = store.get_proposal(proposal_id, session=session)
             if proposal is None or proposal.mentor_id != actor:

@@ -191,10 +191,11 @@ class OutcomeService:
 
     # ---- the fit check -----------------------------------------------------------------------------
 
-    def rate_fit(self, *, actor: str, pair_id: int, rating: int, asked: Asked, now: datetime) -> Reply:
+    def rate_fit(self, *, actor: str, pair_id: int, rating: int, asked: Asked) -> Reply:
         """Record how well `actor` finds the pairing fits (1–5); return the question with its answer."""
         if not 1 <= rating <= 5:
             raise UserError("A fit is rated from 1 to 5.")
+        now = self.ctx.now()
         with self.ctx.session() as session:
             pair = self._member_pair(session, actor, pair_id)
             response = self._answer(session, pair, actor, OutcomeKind.FIT, FIT_PERIOD, asked, now)
@@ -204,8 +205,9 @@ class OutcomeService:
             return build_fit_check_message(pair_id=pair_id, partner_id=partner_of(pair, actor), rating=rating,
                                            change_requested=response.change_requested_at is not None)
 
-    def request_change(self, *, actor: str, pair_id: int, asked: Asked, now: datetime) -> Reply:
+    def request_change(self, *, actor: str, pair_id: int, asked: Asked) -> Reply:
         """Tell the coordinators, privately and once a pair, that one member would like a different match."""
+        now = self.ctx.now()
         with self.ctx.session() as session:
             pair = self._member_pair(session, actor, pair_id)
             told_before = store.has_requested_change(pair_id, session=session)
@@ -227,7 +229,7 @@ class OutcomeService:
 
     # ---- the quality pulse -------------------------------------------------------------------------
 
-    def answer_pulse(self, *, actor: str, value: str, asked: Asked, now: datetime, growth: int | None = None,
+    def answer_pulse(self, *, actor: str, value: str, asked: Asked, growth: int | None = None,
                      meeting: str | None = None) -> Reply:
         """Record one pulse answer (growth 1–5, or meeting as agreed); return the pulse with its answers."""
         pair_id, period = parse_pair_period(value)
@@ -235,6 +237,7 @@ class OutcomeService:
             raise UserError("Growth is rated from 1 to 5.")
         if meeting is not None and meeting not in set(MeetingRegularity):
             raise UserError("Answer yes, sometimes or no.")
+        now = self.ctx.now()
         with self.ctx.session() as session:
             pair = self._member_pair(session, actor, pair_id)
             response = self._answer(session, pair, actor, OutcomeKind.PULSE, period, asked, now)
@@ -267,8 +270,7 @@ class OutcomeService:
         except SlackCallFailed as failure:
             raise UserError(f"I couldn't open the survey (Slack said {failure.code}). Please try again.") from None
 
-    def save_closing_survey(self, *, actor: str, private_metadata: str, values: dict[str, Any],
-                            now: datetime) -> dict[str, str]:
+    def save_closing_survey(self, *, actor: str, private_metadata: str, values: dict[str, Any]) -> dict[str, str]:
         """Store the survey, "what helped most" encrypted for its author alone; return errors by block id."""
         verdicts: dict[int, str] = {}
         errors: dict[str, str] = {}
@@ -295,6 +297,7 @@ class OutcomeService:
             pair_id, asked = parse_survey_metadata(private_metadata)
         except UserError as problem:
             return {CLOSING_VALUE_BLOCK: problem.text}
+        now = self.ctx.now()
         with self.ctx.session() as session:
             try:
                 pair = self._member_pair(session, actor, pair_id)

@@ -84,8 +84,9 @@ class ProfileService:
             raise UserError(f"I couldn't open the profile form (Slack said {failure.code}). Please try again."
                             ) from None
 
-    def save_profile(self, *, actor: str, values: dict[str, Any], now: datetime) -> tuple[dict[str, str], Reply | None]:
+    def save_profile(self, *, actor: str, values: dict[str, Any]) -> tuple[dict[str, str], Reply | None]:
         """Save the submitted profile and put its owner in the pool; return errors by block id, or the reply."""
+        now = self.ctx.now()
         form = read_profile_form(values)
         with self.ctx.session() as session:
             topics = {t.id: t for t in store.list_topics(session=session)}
