@@ -33,7 +33,7 @@ class Services:
         worker = worker_name()
         self.people = PeopleService(ctx)
         self.notifier = Notifier(ctx.gateway)
-        self.outcomes = OutcomeService(ctx, self)
+        self.outcomes = OutcomeService(ctx)
         self.reports = ReportService(ctx, self.people, self.outcomes)
         self.events = EventService(ctx)
         self.home = HomeService(ctx, self.people, self.reports)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -39,9 +39,6 @@ from bot.store import get_pair
 from bot.store import outcomes as store
 from bot.store.checkins import mark_nudge_answered
 from bot.store.pairs import list_goals
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +104,8 @@ def parse_pair_period(value: str | None) -> tuple[int, str]:
 
 
 class OutcomeService:
-    def __init__(self, ctx: ServiceContext, services: Services) -> None:
+    def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.services = services
         # What draws the chart; a test that draws hundreds of summaries may draw in its own process.
         self.draw: Callable[[ChartData], bytes] = draw_in_child
 
