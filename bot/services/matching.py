@@ -249,14 +249,19 @@ class MatchingService:
 
     # ---- mentee-choice mode ---------------------------------------------------------------------------
 
+    def _addressed_proposal(self, session: Session, proposal_id: int, actor: str, *, mentee: bool) -> MatchProposal:
+        """Return the proposal `actor` is asked about, while it waits for them: the mentee's choice (offered) or
+        the mentor's answer (chosen); nobody else may answer it."""
+        proposal = store.get_proposal(proposal_id, session=session)
+        if proposal is None or (proposal.mentee_id if mentee else proposal.mentor_id) != actor:
+            raise UserError("That choice isn't yours to make." if mentee else "That request isn't addressed to you.")
+        return self._open_proposal(session, proposal_id, ProposalStatus.OFFERED if mentee else ProposalStatus.CHOSEN)
+
     def pick(self, *, actor: str, proposal_id: int) -> Reply:
         """The mentee picks one of their choices: the others close, and that mentor alone is asked."""
         now = self.ctx.now()
         with self.ctx.session() as session:
-            proposal = store.get_proposal(proposal_id, session=session)
-            if proposal is None or proposal.mentee_id != actor:
-                raise UserError("That choice isn't yours to make.")
-            proposal = self._open_proposal(session, proposal_id, ProposalStatus.OFFERED)
+            proposal = self._addressed_proposal(session, proposal_id, actor, mentee=True)
             for other in store.list_proposals([ProposalStatus.OFFERED], session=session, mentee_id=actor):
                 other.status = ProposalStatus.CHOSEN if other.id == proposal_id else ProposalStatus.NOT_CHOSEN
                 other.decided_at = now
@@ -275,10 +280,7 @@ class MatchingService:
         """The mentor accepts (the pair is registered) or declines (the mentee is offered their next best)."""
         now = self.ctx.now()
         with self.ctx.session() as session:
-            proposal = store.get_proposal(proposal_id, session=session)
-            if proposal is None or proposal.mentor_id != actor:
-                raise UserError("That request isn't addressed to you.")
-            proposal = self._open_proposal(session, proposal_id, ProposalStatus.CHOSEN)
+            proposal = self._addressed_proposal(session, proposal_id, actor, mentee=False)
             introduction = self._still_fits(session, proposal) if accept else []
         if not accept:
             self._close_and_reoffer(proposal_id, ProposalStatus.DECLINED, actor, now)
