@@ -32,7 +32,7 @@ CHECKIN_GOAL_INPUT = "goal_progress"
 HOME_PAIR_ACTIONS_BLOCK_PREFIX = "home_pair_"  # + pair id
 HOME_RESUME_KINDS_BLOCK_PREFIX = "home_resume_"  # + pair id
 
-# Pair lifecycle (engineer A)
+# Pair lifecycle
 PAIRS_PAGE_ACTION = "pairs_page"  # value: the page number to show
 CLOSING_REFLECTION_ACTION = "closing_reflection_open"
 # One button per closure reason, each with its own action id (Slack refuses repeated action ids in a block):

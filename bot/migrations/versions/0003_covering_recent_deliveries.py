@@ -20,7 +20,7 @@ _COVERING = ['status', 'claimed_at', 'sent_at', 'recipient', 'pair_id']
 
 def upgrade() -> None:
     # Same leading columns, so it serves every query the narrow one did; the sweep's read of the week's
-    # deliveries then never visits the table (a third of that read's time at 100,000 pairs).
+    # deliveries then never visits the table.
     with op.batch_alter_table('nudge', schema=None) as batch_op:
         batch_op.drop_index('ix_nudge_status_claimed')
         batch_op.create_index('ix_nudge_status_claimed', _COVERING, unique=False)
