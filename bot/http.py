@@ -27,15 +27,15 @@ from bot.inbound import (
     verify,
 )
 from bot.metrics import metrics_response
-from bot.store.replay import claim_request, prune_requests
+from bot.store import once as seen
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 logger = logging.getLogger(__name__)
 
 # Request threads. Answering Slack is pure Python under one GIL (the work after the answer runs on the
-# reply pool), so threads beyond a few add no throughput, only contenders for the GIL and memory: on the
-# 2-core bench, 4 and 16 threads gave the same p99 time to HTTP 200 at 50 concurrent requests (60-100 ms).
+# reply pool), so threads beyond a few add no throughput, only contenders for the GIL and memory (measured:
+# bench/README.md, "HTTP threads").
 REQUEST_THREADS = 4
 # How often one instance forgets the signatures too old to be replayed: rarely enough to cost nothing per request.
 PRUNE_EVERY_SECONDS = 60
@@ -53,10 +53,10 @@ class ReplayGuard:
     def is_first(self, signature: str, timestamp: int) -> bool:
         signed_at = datetime.fromtimestamp(timestamp, UTC)
         with self._engine.connect() as connection:
-            first = claim_request(signature, signed_at, connection=connection)
+            first = seen.claim_once(seen.REQUEST, signature, signed_at, on=connection)
             if self._prune_due():
                 too_old = datetime.now(UTC) - timedelta(seconds=SIGNATURE_MAX_AGE_SECONDS)
-                prune_requests(too_old, connection=connection)
+                seen.forget_seen(seen.REQUEST, too_old, on=connection)
         return first
 
     def claim(self, signed: Signed, request_id: str) -> Callable[[], bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.domain.models import HandledEvent
+from bot.domain.models import SeenOnce
 from tests.conftest import MENTEE
 
 
@@ -19,7 +19,7 @@ def test_the_same_event_delivered_twice_publishes_the_home_once(slack, fake_slac
     assert first.status == 200 and again.status == 200
     assert len(fake_slack.calls_to("views.publish")) == 1
     with Session(engine) as session:
-        assert [e.event_id for e in session.exec(select(HandledEvent))] == ["Ev0DUPLICATE1"]
+        assert [e.key for e in session.exec(select(SeenOnce).where(SeenOnce.kind == "event"))] == ["Ev0DUPLICATE1"]
 
 
 def test_distinct_events_are_each_handled(slack, fake_slack, engine):
@@ -27,10 +27,10 @@ def test_distinct_events_are_each_handled(slack, fake_slack, engine):
     slack.event(home_opened(), event_id="Ev0SECOND0001")
     assert len(fake_slack.calls_to("views.publish")) == 2
     with Session(engine) as session:
-        assert len(session.exec(select(HandledEvent)).all()) == 2
+        assert len(session.exec(select(SeenOnce).where(SeenOnce.kind == "event")).all()) == 2
 
 
 def test_interactions_and_commands_are_not_recorded_as_events(slack, engine):
     slack.command("help", user_id=MENTEE)
     with Session(engine) as session:
-        assert session.exec(select(HandledEvent)).all() == []
+        assert session.exec(select(SeenOnce).where(SeenOnce.kind == "event")).all() == []

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.delivery.lease import sweep_lease
 from bot.delivery.recovery import CLAIM_LEASE
-from bot.domain.models import HandledEvent, Nudge, NudgeStatus, Pair, PairStatus
+from bot.domain.models import Nudge, NudgeStatus, Pair, PairStatus, SeenOnce
 from tests.conftest import COORDINATOR
 from tests.test_crash_and_instances import NOW, delivered_keys
 from tests.test_crash_and_instances import program as program  # noqa: PLC0414  (the fixture)
@@ -124,12 +124,15 @@ def test_each_nudge_sent_is_logged_with_its_key_and_no_text(services, program, c
 
 def test_handled_event_ids_older_than_a_week_are_pruned_by_the_sweep(services, engine):
     with Session(engine) as session:
-        session.add(HandledEvent(event_id="Ev-old", handled_at=NOW - timedelta(days=8)))
-        session.add(HandledEvent(event_id="Ev-new", handled_at=NOW - timedelta(hours=1)))
+        session.add(SeenOnce(kind="event", key="Ev-old", seen_at=NOW - timedelta(days=8)))
+        session.add(SeenOnce(kind="event", key="Ev-new", seen_at=NOW - timedelta(hours=1)))
+        # A signed request's signature is the HTTP edge's to forget, on its own horizon.
+        session.add(SeenOnce(kind="request", key="v0=old", seen_at=NOW - timedelta(days=8)))
         session.commit()
     services.sweep.run(now=NOW)
     with Session(engine) as session:
-        assert [e.event_id for e in session.exec(select(HandledEvent))] == ["Ev-new"]
+        assert sorted((e.kind, e.key) for e in session.exec(select(SeenOnce))) == [
+            ("event", "Ev-new"), ("request", "v0=old")]
 
 
 def test_sigterm_stops_mentorbot_run_cleanly(tmp_path, fake_slack, database_url):

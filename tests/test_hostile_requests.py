@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from bot.blocks.ids import AGREEMENT_VIEW, CHECKIN_OPEN_ACTION, CHECKIN_VIEW, CLOSURE_REASON_ACTION_PREFIX
-from bot.domain.models import Agreement, CheckIn, Goal, Pair, SeenRequest
+from bot.domain.models import Agreement, CheckIn, Goal, Pair, SeenOnce
 from tests.conftest import MENTEE, MENTOR, OTHER, stamp_head
 from tests.factories import make_pair
 from tests.fake_slack import FakeSlack
@@ -190,7 +190,7 @@ def test_signed_junk_is_refused_400_with_one_warning_each(bot, engine):
     assert len(new) == len(JUNK), new
     assert all(" WARNING " in line for line in new)
     no_tracebacks(bot)
-    assert count_rows(engine, SeenRequest) == 0  # refused before the replay guard stored anything
+    assert count_rows(engine, SeenOnce) == 0  # refused before the replay guard stored anything
 
 
 def test_a_stale_or_forged_signature_is_refused_401(bot):

@@ -15,6 +15,8 @@ def utcnow() -> datetime:
 
 
 class Phase(StrEnum):
+    """A pair's stage in a mentoring relationship, in the order a pair moves through them."""
+
     RAPPORT = "rapport"
     DIRECTION = "direction"
     PROGRESSION = "progression"
@@ -28,17 +30,23 @@ class Phase(StrEnum):
 
 
 class PairStatus(StrEnum):
+    """Whether a pair is being reminded (active), held (paused) or finished."""
+
     ACTIVE = "active"
     PAUSED = "paused"
     ENDED = "ended"
 
 
 class GoalStatus(StrEnum):
+    """A goal is open until either member marks it achieved."""
+
     OPEN = "open"
     ACHIEVED = "achieved"
 
 
 class NudgeKind(StrEnum):
+    """Every message the sweep may send unprompted; the policy decides which are due."""
+
     HOW_IS_IT_GOING = "how_is_it_going"
     MEETING_PREP = "meeting_prep"
     REFLECTION = "reflection"
@@ -58,15 +66,11 @@ class NudgeKind(StrEnum):
 
 
 class NudgeStatus(StrEnum):
+    """A ledger row is claimed before its post and marked sent or undeliverable after."""
+
     CLAIMED = "claimed"
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"
-
-
-class ClosureReason(StrEnum):
-    COMPLETED = "completed"
-    ENDED_EARLY = "ended_early"
-    REMATCHED = "rematched"
 
 
 class Person(SQLModel, table=True):
@@ -104,6 +108,14 @@ class Pair(SQLModel, table=True):
     winding_up_at: datetime | None = None
     ended_at: datetime | None = None
     closure_reason: str | None = Field(default=None, max_length=16)
+
+
+class ClosureReason(StrEnum):
+    """Why a pair ended, as the member who ended it said (or completed, when the end date came)."""
+
+    COMPLETED = "completed"
+    ENDED_EARLY = "ended_early"
+    REMATCHED = "rematched"
 
 
 class Agreement(SQLModel, table=True):
@@ -226,15 +238,6 @@ class Nudge(SQLModel, table=True):
     answered_at: datetime | None = None
 
 
-class HandledEvent(SQLModel, table=True):
-    """Slack redelivers events; a row here means the event was already handled."""
-
-    __tablename__ = "handled_event"
-
-    event_id: str = Field(primary_key=True, max_length=64)
-    handled_at: datetime = Field(default_factory=utcnow)
-
-
 class WorkspaceFlag(SQLModel, table=True):
     """Workspace-wide switches, e.g. the `quiet` kill switch."""
 
@@ -250,14 +253,17 @@ class WorkspaceFlag(SQLModel, table=True):
     holder_pid: int | None = None
 
 
-class SeenRequest(SQLModel, table=True):
-    """A signed request already acted on: the same signature again within Slack's window is a replay."""
+class SeenOnce(SQLModel, table=True):
+    """Something Slack may deliver more than once, recorded when first acted on so that every instance ignores
+    a repeat: an Events API id (`kind` "event": Slack retries) or a signed request's signature ("request": a
+    replay). Each kind is forgotten once a repeat can no longer come."""
 
-    __tablename__ = "seen_request"
+    __tablename__ = "seen_once"
+    __table_args__ = (Index("ix_seen_once_kind_seen_at", "kind", "seen_at"),)
 
-    signature: str = Field(primary_key=True, max_length=80)
-    # The timestamp Slack signed; the row can go once the signature would be refused as too old anyway.
-    signed_at: datetime = Field(index=True)
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=80)
+    seen_at: datetime
 
 
 # ---- sign-up and matching -----------------------------------------------------------------------------
@@ -344,21 +350,11 @@ class MatchProposal(SQLModel, table=True):
 
 
 class OutcomeKind(StrEnum):
+    """The three outcome question sets a member answers."""
+
     FIT = "fit"
     PULSE = "pulse"
     CLOSING = "closing"
-
-
-class Attainment(StrEnum):
-    MET = "met"
-    PARTLY = "partly"
-    NOT_MET = "not_met"
-
-
-class MeetingRegularity(StrEnum):
-    YES = "yes"
-    SOMETIMES = "sometimes"
-    NO = "no"
 
 
 class OutcomeResponse(SQLModel, table=True):
@@ -386,6 +382,14 @@ class OutcomeResponse(SQLModel, table=True):
     helped_most_enc: str | None = Field(default=None, sa_column=Column(SAText, nullable=True))
 
 
+class MeetingRegularity(StrEnum):
+    """A pulse's answer to "Are you meeting as you agreed?"."""
+
+    YES = "yes"
+    SOMETIMES = "sometimes"
+    NO = "no"
+
+
 class GoalAttainment(SQLModel, table=True):
     """A closing survey's verdict on one goal, against its measure."""
 
@@ -396,3 +400,11 @@ class GoalAttainment(SQLModel, table=True):
     response_id: int = Field(foreign_key="outcome_response.id", index=True, ondelete="CASCADE")
     goal_id: int = Field(foreign_key="goal.id", ondelete="CASCADE")
     attainment: str = Field(max_length=16)  # an Attainment
+
+
+class Attainment(StrEnum):
+    """The closing survey's verdict on one goal against its measure."""
+
+    MET = "met"
+    PARTLY = "partly"
+    NOT_MET = "not_met"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.services.context import ServiceContext
-from bot.store import events as store
+from bot.store.once import EVENT, claim_once, forget_seen
 
 # Slack redelivers an event for at most about an hour; a week of ids is plenty.
 HANDLED_EVENT_RETENTION = timedelta(days=7)
@@ -20,16 +18,12 @@ class EventService:
     def is_first_delivery(self, event_id: str) -> bool:
         """Record `event_id` as handled; False when it already was (a redelivery or another instance)."""
         with self.ctx.session() as session:
-            try:
-                store.claim_event(event_id, self.ctx.now(), session=session)
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True
+            first = claim_once(EVENT, event_id, self.ctx.now(), on=session)
+            session.commit()
+        return first
 
     def forget_old(self, now: datetime) -> None:
         """Drop the ids older than Slack's redelivery horizon (the sweep calls this)."""
         with self.ctx.session() as session:
-            store.prune_handled_events(session=session, before=now - HANDLED_EVENT_RETENTION)
+            forget_seen(EVENT, now - HANDLED_EVENT_RETENTION, on=session)
             session.commit()
