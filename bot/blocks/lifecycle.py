@@ -6,22 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.blocks import (
-    MAX_MESSAGE_BLOCKS,
-    MAX_SECTION_TEXT,
-    Block,
-    Reply,
-    actions,
-    button,
-    context,
-    escape_mrkdwn,
-    fit_blocks,
-    header,
-    mention,
-    modal,
-    section,
-    truncate,
-)
+from bot import blocks as kit
 from bot.blocks.ids import (
     CLOSING_REFLECTION_ACTION,
     CLOSING_REFLECTION_VIEW,
@@ -47,37 +32,37 @@ CLOSURE_LABELS = {
 }
 
 
-def _reply(text: str, *extra: Block) -> Reply:
-    return Reply(text=text, blocks=[section(text), *extra])
+def _reply(text: str, *extra: kit.Block) -> kit.Reply:
+    return kit.Reply(text=text, blocks=[kit.section(text), *extra])
 
 
-def notice(text: str) -> Reply:
+def notice(text: str) -> kit.Reply:
     """Return a one-paragraph reply whose text is already safe mrkdwn."""
     return _reply(text)
 
 
-def _pack(lines: list[str], limit: int = MAX_SECTION_TEXT) -> list[Block]:
+def _pack(lines: list[str], limit: int = kit.MAX_SECTION_TEXT) -> list[kit.Block]:
     """Pack lines into as few sections as fit Slack's section limit."""
-    blocks: list[Block] = []
+    blocks: list[kit.Block] = []
     current = ""
     for line in lines:
-        line = truncate(line, limit)
+        line = kit.truncate(line, limit)
         if current and len(current) + 1 + len(line) > limit:
-            blocks.append(section(current))
+            blocks.append(kit.section(current))
             current = line
         else:
             current = f"{current}\n{line}" if current else line
     if current:
-        blocks.append(section(current))
+        blocks.append(kit.section(current))
     return blocks
 
 
-def _goal_sections(goals: list[GoalRow], today: date, room: int) -> list[Block]:
+def _goal_sections(goals: list[GoalRow], today: date, room: int) -> list[kit.Block]:
     """Return the goal lines packed into at most `room` blocks, noting any left out."""
     blocks = _pack([_goal_line(g, today) for g in goals])
     if len(blocks) <= room:
         return blocks
-    return blocks[: room - 1] + [context("…and more: see `/mentoring goals` for the full list.")]
+    return blocks[: room - 1] + [kit.context("…and more: see `/mentoring goals` for the full list.")]
 
 
 # ---- registering a pair ----------------------------------------------------------------------
@@ -85,12 +70,12 @@ def _goal_sections(goals: list[GoalRow], today: date, room: int) -> list[Block]:
 
 def build_welcome_message(
     *, pair_id: int, mentor_id: str, mentee_id: str, coordinator_id: str, cadence_days: int, ends_on: date,
-    introduction: list[Block] | None = None,
-) -> Reply:
+    introduction: list[kit.Block] | None = None,
+) -> kit.Reply:
     """Return the welcome for a new pair's group DM, with the first-meeting guide (after `introduction`)."""
     by = ("You chose each other through the mentoring program" if coordinator_id in (mentor_id, mentee_id)
-          else f"{mention(coordinator_id)} has paired you for a mentoring relationship")
-    who = (f"{mention(mentor_id)} (mentor), meet {mention(mentee_id)} (mentee). {by} — that is why you are "
+          else f"{kit.mention(coordinator_id)} has paired you for a mentoring relationship")
+    who = (f"{kit.mention(mentor_id)} (mentor), meet {kit.mention(mentee_id)} (mentee). {by} — that is why you are "
            "hearing from me.")
     guide = "\n".join([
         "*For your first meeting, talk about:*",
@@ -106,28 +91,29 @@ def build_welcome_message(
     after = ("Then press *Set our agreement* to write it down. After that, add goals with "
              "`/mentoring goal add`, and log meetings with `/mentoring checkin`.")
     blocks = [
-        header("Welcome to your mentoring pair"),
-        section(who),
+        kit.header("Welcome to your mentoring pair"),
+        kit.section(who),
         *(introduction or []),
-        section(guide),
-        section(after),
-        actions(f"welcome_{pair_id}", button("Set our agreement", SET_AGREEMENT_ACTION, str(pair_id), style="primary")),
-        context("I'll check in now and then. What you write in private notes is seen by its author alone."),
+        kit.section(guide),
+        kit.section(after),
+        kit.actions(f"welcome_{pair_id}",
+                    kit.button("Set our agreement", SET_AGREEMENT_ACTION, str(pair_id), style="primary")),
+        kit.context("I'll check in now and then. What you write in private notes is seen by its author alone."),
     ]
-    text = f"Welcome! You are now a mentoring pair: {mention(mentor_id)} mentors {mention(mentee_id)}."
-    return Reply(text=text, blocks=blocks)
+    text = f"Welcome! You are now a mentoring pair: {kit.mention(mentor_id)} mentors {kit.mention(mentee_id)}."
+    return kit.Reply(text=text, blocks=blocks)
 
 
-def build_pair_registered_reply(*, mentor_id: str, mentee_id: str, cadence_days: int, ends_on: date) -> Reply:
+def build_pair_registered_reply(*, mentor_id: str, mentee_id: str, cadence_days: int, ends_on: date) -> kit.Reply:
     return _reply(
-        f":white_check_mark: Paired {mention(mentor_id)} (mentor) with {mention(mentee_id)} (mentee), meeting "
+        f":white_check_mark: Paired {kit.mention(mentor_id)} (mentor) with {kit.mention(mentee_id)} (mentee), meeting "
         f"{cadence_label(cadence_days)} until {ends_on.isoformat()}. I've welcomed them in a group DM with the "
         "first-meeting guide."
     )
 
 
 def describe_pair(mentor_id: str, mentee_id: str) -> str:
-    return f"{mention(mentor_id)} → {mention(mentee_id)}"
+    return f"{kit.mention(mentor_id)} → {kit.mention(mentee_id)}"
 
 
 def build_pair_choice_text(*, actor: str, pairs: list[tuple[str, str]], command: str) -> str:
@@ -135,7 +121,7 @@ def build_pair_choice_text(*, actor: str, pairs: list[tuple[str, str]], command:
     lines = [f"You are in {len(pairs)} pairs — add your partner to say which one:"]
     for mentor_id, mentee_id in pairs[:20]:
         partner = mentee_id if actor == mentor_id else mentor_id
-        lines.append(f"• `{command}` {mention(partner)}")
+        lines.append(f"• `{command}` {kit.mention(partner)}")
     return "\n".join(lines)
 
 
@@ -172,7 +158,7 @@ def page_count(total: int) -> int:
     return max(1, -(-total // PAIRS_PER_PAGE))
 
 
-def build_pairs_reply(*, rows: list[PairRow], page: int, total: int, coordinator: bool, today: date) -> Reply:
+def build_pairs_reply(*, rows: list[PairRow], page: int, total: int, coordinator: bool, today: date) -> kit.Reply:
     """Return one page of the pairs list (`rows` is that page already)."""
     pages = page_count(total)
     if total == 0:
@@ -181,15 +167,15 @@ def build_pairs_reply(*, rows: list[PairRow], page: int, total: int, coordinator
                 "You are not in a mentoring pair yet. A coordinator can pair you with someone.")
         return _reply(text)
     title = "Active mentoring pairs" if coordinator else "Your mentoring pairs"
-    blocks: list[Block] = [header(title)]
-    blocks.append(context(f"{total} pair{'s' if total != 1 else ''} · page {page} of {pages} · "
+    blocks: list[kit.Block] = [kit.header(title)]
+    blocks.append(kit.context(f"{total} pair{'s' if total != 1 else ''} · page {page} of {pages} · "
                           "health comes from check-in dates only"))
-    blocks.extend(section(_pair_line(row, today)) for row in rows[:PAIRS_PER_PAGE])
+    blocks.extend(kit.section(_pair_line(row, today)) for row in rows[:PAIRS_PER_PAGE])
     if page < pages:
-        blocks.append(context(f"Showing {len(rows)} of {total}. Next: `/mentoring pairs {page + 1}`"))
-        blocks.append(actions("pairs_more", button("Show more", PAIRS_PAGE_ACTION, str(page + 1))))
+        blocks.append(kit.context(f"Showing {len(rows)} of {total}. Next: `/mentoring pairs {page + 1}`"))
+        blocks.append(kit.actions("pairs_more", kit.button("Show more", PAIRS_PAGE_ACTION, str(page + 1))))
     text = f"{title}: {total} (page {page} of {pages})"
-    return Reply(text=text, blocks=fit_blocks(blocks, MAX_MESSAGE_BLOCKS))
+    return kit.Reply(text=text, blocks=kit.fit_blocks(blocks, kit.MAX_MESSAGE_BLOCKS))
 
 
 # ---- goals ---------------------------------------------------------------------------------------
@@ -220,53 +206,53 @@ def _goal_line(goal: GoalRow, today: date) -> str:
     else:
         mark = ":dart:"
         when = f"due {goal.due_on.isoformat()}" if goal.due_on else "no date yet"
-    measure = f"\n      _measure:_ {escape_mrkdwn(goal.measure)}" if goal.measure else ""
-    return f"{mark} *{goal.number}.* {escape_mrkdwn(goal.text)} — {when}{measure}"
+    measure = f"\n      _measure:_ {kit.escape_mrkdwn(goal.measure)}" if goal.measure else ""
+    return f"{mark} *{goal.number}.* {kit.escape_mrkdwn(goal.text)} — {when}{measure}"
 
 
-def build_goals_reply(*, goals: list[GoalRow], partner_id: str, today: date) -> Reply:
+def build_goals_reply(*, goals: list[GoalRow], partner_id: str, today: date) -> kit.Reply:
     if not goals:
-        return _reply(f"You and {mention(partner_id)} have no goals yet. Add one with "
+        return _reply(f"You and {kit.mention(partner_id)} have no goals yet. Add one with "
                       "`/mentoring goal add <text> by YYYY-MM-DD measure <how you'll know>`.")
     achieved = sum(1 for g in goals if g.status == GoalStatus.ACHIEVED)
-    blocks: list[Block] = [
-        section(f"*Goals with {mention(partner_id)}* — {achieved} of {len(goals)} achieved"),
-        *_goal_sections(goals, today, MAX_MESSAGE_BLOCKS - 2),
-        context("Mark one achieved with `/mentoring goal done <n>`."),
+    blocks: list[kit.Block] = [
+        kit.section(f"*Goals with {kit.mention(partner_id)}* — {achieved} of {len(goals)} achieved"),
+        *_goal_sections(goals, today, kit.MAX_MESSAGE_BLOCKS - 2),
+        kit.context("Mark one achieved with `/mentoring goal done <n>`."),
     ]
-    return Reply(text=f"Goals: {achieved} of {len(goals)} achieved", blocks=fit_blocks(blocks))
+    return kit.Reply(text=f"Goals: {achieved} of {len(goals)} achieved", blocks=kit.fit_blocks(blocks))
 
 
-def build_goal_added_reply(*, goal: GoalRow, moved_to_direction: bool, today: date) -> Reply:
+def build_goal_added_reply(*, goal: GoalRow, moved_to_direction: bool, today: date) -> kit.Reply:
     lines = [f"Added goal {_goal_line(goal, today)}"]
     if not goal.measure:
         lines.append("Tip: a success measure tells you when it's done — e.g. `measure \"3 demos given\"`.")
     if moved_to_direction:
         lines.append("Your pair has moved on to *Direction*: " + phase_guidance("direction"))
-    return Reply(text=f"Added goal {goal.number}.", blocks=[section("\n".join(lines))])
+    return kit.Reply(text=f"Added goal {goal.number}.", blocks=[kit.section("\n".join(lines))])
 
 
-def build_goal_done_reply(*, goal: GoalRow, already: bool) -> Reply:
+def build_goal_done_reply(*, goal: GoalRow, already: bool) -> kit.Reply:
     if already:
         return notice(f"Goal {goal.number} was already achieved on "
                       f"{goal.achieved_on.isoformat() if goal.achieved_on else 'an earlier day'}.")
-    return notice(f":tada: Goal {goal.number} achieved: {escape_mrkdwn(goal.text)}")
+    return notice(f":tada: Goal {goal.number} achieved: {kit.escape_mrkdwn(goal.text)}")
 
 
 # ---- phase, pause, end, quiet ---------------------------------------------------------------
 
 
-def build_phase_reply(*, phase: str, partner_id: str, advanced_from: str | None = None) -> Reply:
+def build_phase_reply(*, phase: str, partner_id: str, advanced_from: str | None = None) -> kit.Reply:
     moved = f"Moved from {phase_label(advanced_from)} to " if advanced_from else "Your pair is in "
-    text = f"{moved}*{phase_label(phase)}* (with {mention(partner_id)}).\n{phase_guidance(phase)}"
-    return Reply(text=f"Phase: {phase_label(phase)}", blocks=[
-        section(text),
-        context("Phases: Rapport → Direction → Progression → Winding up → Ended. "
+    text = f"{moved}*{phase_label(phase)}* (with {kit.mention(partner_id)}).\n{phase_guidance(phase)}"
+    return kit.Reply(text=f"Phase: {phase_label(phase)}", blocks=[
+        kit.section(text),
+        kit.context("Phases: Rapport → Direction → Progression → Winding up → Ended. "
                 "`/mentoring phase next` moves on."),
     ])
 
 
-def build_quiet_reply(*, on: bool) -> Reply:
+def build_quiet_reply(*, on: bool) -> kit.Reply:
     if on:
         return notice(":mute: Quiet is *on*: no scheduled DM, reminder or summary goes out for the whole "
                       "workspace until a coordinator runs `/mentoring quiet off`. Commands still work.")
@@ -276,41 +262,41 @@ def build_quiet_reply(*, on: bool) -> Reply:
 # ---- closing well -----------------------------------------------------------------------------
 
 
-def build_closing_prompt(*, pair_id: int, partner_id: str, goals: list[GoalRow], ends_on: date) -> Reply:
+def build_closing_prompt(*, pair_id: int, partner_id: str, goals: list[GoalRow], ends_on: date) -> kit.Reply:
     """Return the DM that starts winding up: goals against their measures, and what comes next."""
-    blocks: list[Block] = [
-        header("Time to wind up well"),
-        section(f"Your mentoring relationship with {mention(partner_id)} is winding up (it ends on "
+    blocks: list[kit.Block] = [
+        kit.header("Time to wind up well"),
+        kit.section(f"Your mentoring relationship with {kit.mention(partner_id)} is winding up (it ends on "
                 f"{ends_on.isoformat()}, or sooner if one of you runs `/mentoring end` again). A good ending "
                 "is remembered well: look back together, celebrate, and agree what comes next."),
     ]
     if goals:
-        blocks.append(section("*Your goals against their success measures:*"))
-        blocks.extend(_goal_sections(goals, ends_on, MAX_MESSAGE_BLOCKS - 7))
+        blocks.append(kit.section("*Your goals against their success measures:*"))
+        blocks.extend(_goal_sections(goals, ends_on, kit.MAX_MESSAGE_BLOCKS - 7))
     else:
-        blocks.append(section("You set no goals — talk about what you each got from the relationship."))
-    blocks.append(section("*Questions for your last meeting:* Which goals did you meet, by their measure? "
+        blocks.append(kit.section("You set no goals — talk about what you each got from the relationship."))
+    blocks.append(kit.section("*Questions for your last meeting:* Which goals did you meet, by their measure? "
                           "What surprised you? What comes next — for the work, and for the two of you?"))
-    blocks.append(actions(f"closing_{pair_id}",
-                          button("Write my closing reflection", CLOSING_REFLECTION_ACTION, str(pair_id))))
-    blocks.append(context("Your reflection is private: only you can read it."))
-    return Reply(text=f"Your mentoring relationship with {mention(partner_id)} is winding up.",
-                 blocks=fit_blocks(blocks))
+    blocks.append(kit.actions(f"closing_{pair_id}",
+                          kit.button("Write my closing reflection", CLOSING_REFLECTION_ACTION, str(pair_id))))
+    blocks.append(kit.context("Your reflection is private: only you can read it."))
+    return kit.Reply(text=f"Your mentoring relationship with {kit.mention(partner_id)} is winding up.",
+                 blocks=kit.fit_blocks(blocks))
 
 
-def build_closure_reason_request(*, pair_id: int, mentor_id: str, mentee_id: str) -> Reply:
+def build_closure_reason_request(*, pair_id: int, mentor_id: str, mentee_id: str) -> kit.Reply:
     blocks = [
-        section(f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?"),
-        actions(f"closure_{pair_id}", *[
-            button(label, CLOSURE_REASON_ACTION_PREFIX + reason.value, f"{pair_id}:{reason.value}")
+        kit.section(f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?"),
+        kit.actions(f"closure_{pair_id}", *[
+            kit.button(label, CLOSURE_REASON_ACTION_PREFIX + reason.value, f"{pair_id}:{reason.value}")
             for reason, label in CLOSURE_LABELS.items()
         ]),
     ]
-    return Reply(text=f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?",
+    return kit.Reply(text=f"The pair {describe_pair(mentor_id, mentee_id)} is winding up. How did it close?",
                  blocks=blocks)
 
 
-def build_closure_recorded(*, mentor_id: str, mentee_id: str, reason: str) -> Reply:
+def build_closure_recorded(*, mentor_id: str, mentee_id: str, reason: str) -> kit.Reply:
     label = CLOSURE_LABELS[ClosureReason(reason)]
     return notice(f"Recorded: the pair {describe_pair(mentor_id, mentee_id)} closed — *{label}*. Thank you.")
 
@@ -320,10 +306,10 @@ def build_closing_reflection_modal(*, pair_id: int, partner_id: str, text: str) 
                                "max_length": MAX_REFLECTION_TEXT}
     if text:
         element["initial_value"] = text[:MAX_REFLECTION_TEXT]
-    return modal("Closing reflection", [
-            section(f"Looking back on your relationship with {mention(partner_id)}: which goals did you meet, "
+    return kit.modal("Closing reflection", [
+            kit.section(f"Looking back on your relationship with {kit.mention(partner_id)}: which goals did you meet, "
                     "what did you learn, and what comes next?"),
             {"type": "input", "block_id": REFLECTION_TEXT_BLOCK, "element": element,
              "label": {"type": "plain_text", "text": "My reflection"}},
-            context("Only you can read this — not your partner, not a coordinator."),
+            kit.context("Only you can read this — not your partner, not a coordinator."),
         ], callback_id=CLOSING_REFLECTION_VIEW, private_metadata=str(pair_id))

@@ -43,6 +43,8 @@ PRIVATE_ANSWER = ("Your answers reach coordinators only as program figures, neve
 
 @dataclass(frozen=True)
 class SurveyGoal:
+    """A goal as the closing survey asks about it: its words and the measure it is judged against."""
+
     id: int
     text: str
     measure: str
@@ -50,6 +52,8 @@ class SurveyGoal:
 
 @dataclass(frozen=True)
 class ClosingAnswers:
+    """What a member submitted in the closing survey; `verdicts` maps a goal id to an Attainment."""
+
     value: int | None = None
     again: bool | None = None
     helped_most: str = ""

@@ -10,7 +10,7 @@ parses or raises UsageError — never another exception.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 MIN_CADENCE_DAYS = 1
@@ -69,8 +69,19 @@ class UnknownCommand(UsageError):
 
 
 @dataclass(frozen=True)
-class Help:
-    pass
+class BareCommand:
+    """A command that takes nothing after its name."""
+
+
+@dataclass(frozen=True)
+class PairCommand:
+    """A command about one of the sender's pairs; `partner_id` names which one when they are in several."""
+
+    partner_id: str | None = field(default=None, kw_only=True)
+
+
+class Help(BareCommand):
+    """`help`, or nothing at all: the list of commands."""
 
 
 @dataclass(frozen=True)
@@ -86,60 +97,50 @@ class ListPairs:
     page: int = 1
 
 
-@dataclass(frozen=True)
-class OpenCheckin:
-    partner_id: str | None = None
+class OpenCheckin(PairCommand):
+    """`checkin`: open the check-in form."""
+
+
+class OpenAgreement(PairCommand):
+    """`agreement`: open the agreement form."""
 
 
 @dataclass(frozen=True)
-class OpenAgreement:
-    partner_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AddGoal:
+class AddGoal(PairCommand):
     text: str
     due_on: date | None = None
     measure: str = ""
-    partner_id: str | None = None
+
+
+class ListGoals(PairCommand):
+    """`goals`: the pair's goals and how far each has come."""
 
 
 @dataclass(frozen=True)
-class ListGoals:
-    partner_id: str | None = None
-
-
-@dataclass(frozen=True)
-class CompleteGoal:
+class CompleteGoal(PairCommand):
     number: int
-    partner_id: str | None = None
 
 
 @dataclass(frozen=True)
-class ShowPhase:
+class ShowPhase(PairCommand):
     advance: bool = False
-    partner_id: str | None = None
 
 
 @dataclass(frozen=True)
-class PausePair:
+class PausePair(PairCommand):
     days: int = DEFAULT_PAUSE_DAYS
-    partner_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ResumePair:
-    partner_id: str | None = None
+class ResumePair(PairCommand):
+    """`resume`: reminders start again."""
 
 
-@dataclass(frozen=True)
-class EndPair:
-    partner_id: str | None = None
+class EndPair(PairCommand):
+    """`end`: close the pair (its members are asked why)."""
 
 
-@dataclass(frozen=True)
-class PostSummary:
-    pass
+class PostSummary(BareCommand):
+    """`summary`: post the weekly summary now (coordinators)."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,8 @@ class ShowProfile:
     person_id: str
 
 
-@dataclass(frozen=True)
-class LeavePool:
-    pass
+class LeavePool(BareCommand):
+    """`leave`: leave the matching pool (pairs already made are unaffected)."""
 
 
 @dataclass(frozen=True)
@@ -174,14 +174,12 @@ class ManageTopics:
     name: str = ""
 
 
-@dataclass(frozen=True)
-class ProposeMatches:
-    pass
+class ProposeMatches(BareCommand):
+    """`match`: propose matches for everyone waiting (coordinators)."""
 
 
-@dataclass(frozen=True)
-class ShowReport:
-    pass
+class ShowReport(BareCommand):
+    """`report`: the outcome report (coordinators)."""
 
 
 Command = (

@@ -70,8 +70,10 @@ class Candidate:
         return self.role in (Role.MENTEE, Role.EITHER)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Proposal:
+    """One mentor and mentee the matcher proposes, with the score and the words that explain it."""
+
     mentor_id: str
     mentee_id: str
     score: int
@@ -80,14 +82,18 @@ class Proposal:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unmatched:
+    """Someone the matcher could not place, with the reason in words."""
+
     person_id: str
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchResult:
+    """The pool's optimal proposals and everyone left unmatched."""
+
     proposals: list[Proposal] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
 
