@@ -75,6 +75,9 @@ def build_app(
         # The work after ack() goes to `after_ack`.
         process_before_response=True,
         ignoring_self_events_enabled=True,
+        # A request no listener takes goes to the error handler, which logs it in one line (Bolt's own
+        # warning is a multi-line code suggestion).
+        raise_error_for_unhandled_request=True,
     )
     after_ack = AfterAck(inline=process_before_response, refuse=partial(refuse, services.notifier))
     handlers.register(app, services=services, after_ack=after_ack)

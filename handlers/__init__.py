@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.middleware import Middleware
 
 from bot.metrics import ACK_SECONDS
@@ -59,8 +60,13 @@ def register(app: App, *, services: Services, after_ack: AfterAck) -> None:
 
     @app.error
     def handle_unexpected_error(error: Exception, body: dict[str, Any], respond: Respond | None,
-                                context: BoltContext) -> None:
+                                context: BoltContext) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            logger.warning("no listener for %s (request %s)", _describe(body), context.get("request_id") or "-")
+            # Acknowledged all the same: Slack would retry an event answered 404 and mark a button failed.
+            return BoltResponse(status=200, body="")
         tell_about_unexpected_error(error, body, respond, request_id=context.get("request_id"))
+        return None
 
     # Bolt tries listeners in this order and builds every keyword argument for each one it tries, so the
     # requests that come most (the command, then the prompt buttons) are matched first.

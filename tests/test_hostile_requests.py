@@ -193,6 +193,27 @@ def test_signed_junk_is_refused_400_with_one_warning_each(bot, engine):
     assert count_rows(engine, SeenOnce) == 0  # refused before the replay guard stored anything
 
 
+def test_well_formed_requests_no_listener_takes_are_logged_in_one_line_each(bot):
+    # Slack can send what the manifest never asked for (an old button, a shortcut, an event type
+    # subscribed elsewhere): one warning naming it, not Bolt's multi-line code suggestion.
+    unhandled = [
+        interaction({"type": "block_actions", "user": {"id": MENTEE}, "actions": [
+            {"action_id": "no_such_action", "block_id": "b", "type": "button", "value": "1"}]}),
+        interaction({"type": "shortcut", "callback_id": "no_such_shortcut", "user": {"id": MENTEE}}),
+        json.dumps({"type": "event_callback", "team_id": TEAM_ID, "api_app_id": "A0001", "event_id": "Ev0NOLISTEN",
+                    "event_time": int(time.time()), "event": {"type": "reaction_added", "user": MENTEE}}).encode(),
+    ]
+    before = len(bot.lines())
+    statuses = [bot.post(body, FORM if not body.startswith(b"{") else "application/json")[0] for body in unhandled]
+    assert statuses == [200] * len(unhandled)  # acknowledged, so Slack neither retries nor marks a failure
+    new = [line for line in bot.lines()[before:] if " slack request acknowledged " not in line]
+    assert len(new) == len(unhandled), new
+    assert all(" WARNING " in line and "no listener for" in line for line in new), new
+    assert [line.split("no listener for ")[1].split(" ")[0] for line in new] == [
+        "action:no_such_action", "shortcut", "event:reaction_added"]
+    no_tracebacks(bot)
+
+
 def test_a_stale_or_forged_signature_is_refused_401(bot):
     body = command_body("help", user_id=MENTEE, response_url="http://127.0.0.1:9/none")
     stale = sign(body.encode(), timestamp=int(time.time()) - 6 * 60)
