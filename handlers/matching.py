@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import Reply
+from bot.blocks.checkins import build_answered_message
 from bot.blocks.ids import (
     CHOICE_PICK_ACTION,
     MATCH_ACCEPT_ACTION,
@@ -24,6 +25,9 @@ from handlers.replies import tell_presser
 
 MATCH_ACTIONS = (MATCH_ACCEPT_ACTION, MATCH_SKIP_ACTION, MATCH_ACCEPT_ALL_ACTION, CHOICE_PICK_ACTION,
                  REQUEST_ACCEPT_ACTION, REQUEST_DECLINE_ACTION)
+# Buttons in a DM the bot sent (a mentee's choices, a mentor's request): once answered, the message keeps its
+# words and loses its buttons. The coordinator's proposals come back whole from the use case instead.
+ANSWERED_IN_PLACE = frozenset({CHOICE_PICK_ACTION, REQUEST_ACCEPT_ACTION, REQUEST_DECLINE_ACTION})
 
 
 def handle_profile_join_action(ack: Ack, body: dict[str, Any], respond: Respond, services: Services,
@@ -57,13 +61,29 @@ def handle_match_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], 
         REQUEST_DECLINE_ACTION: lambda: matching.answer(actor=actor, proposal_id=parse_proposal_id(value),
                                                         accept=False),
     }
-    after_ack(_answer, body, respond, services, uses[action["action_id"]])
+    after_ack(_replace_pressed, body, respond, services, uses[action["action_id"]],
+              action["action_id"] in ANSWERED_IN_PLACE)
 
 
 def _answer(body: dict[str, Any], respond: Respond, services: Services, run: Callable[[], Reply | None]) -> None:
     """Run one use case and tell the presser what happened (a refusal is told by `after_ack`)."""
     reply = run()
     if reply is not None:
+        tell_presser(body, respond, services.notifier, reply)
+
+
+def _replace_pressed(body: dict[str, Any], respond: Respond, services: Services, run: Callable[[], Reply | None],
+                     in_place: bool) -> None:
+    """Run one use case and put what happened in place of the pressed message, so its buttons can't be pressed
+    again; a refusal (a stale press elsewhere) is told by `after_ack` alone and changes nothing."""
+    reply = run()
+    if reply is None:
+        return
+    if in_place:
+        reply = build_answered_message((body.get("message") or {}).get("blocks"), reply)
+    if body.get("response_url"):
+        respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+    else:
         tell_presser(body, respond, services.notifier, reply)
 
 

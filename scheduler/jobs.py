@@ -17,4 +17,3 @@ def send_due_nudges(services: Services) -> None:
     if not result.busy:
         record_sweep(seconds=time.monotonic() - started, sent=result.sent, undeliverable=result.undeliverable,
                      retry_later=result.retry_later)
-    services.matching.expire_requests(now=now)

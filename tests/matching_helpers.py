@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlmodel import Session, select
+
 from bot.blocks.ids import (
     INPUT_ACTION,
     PROFILE_BLOCKED_BLOCK,
@@ -16,6 +18,7 @@ from bot.blocks.ids import (
     PROFILE_VIEW,
     PROFILE_WANTED_BLOCK,
 )
+from bot.domain.models import MatchProposal, Pair
 from tests.conftest import COORDINATOR
 
 MAYA = "UMAYA01"  # mentor, London
@@ -82,3 +85,24 @@ def body_of(response) -> dict[str, Any]:
 
 def last_reply(fake_slack) -> dict[str, Any]:
     return fake_slack.responses[-1].params
+
+
+def group_dm(*users: str) -> str:
+    """Return the group DM's id as the fake Slack names it."""
+    return "G" + "".join(sorted(u.lstrip("UW") for u in users))
+
+
+def stored_pairs(engine) -> list[Pair]:
+    with Session(engine) as session:
+        return list(session.exec(select(Pair).order_by(Pair.id)))
+
+
+def stored_proposals(engine) -> list[MatchProposal]:
+    with Session(engine) as session:
+        return list(session.exec(select(MatchProposal).order_by(MatchProposal.id)))
+
+
+def buttons(message: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+    """Return the message's buttons with `action_id`."""
+    return [e for b in message.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]
+            if e["action_id"] == action_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from functools import cache
 
 import pytest
@@ -12,8 +13,13 @@ from hypothesis import strategies as st
 from bot.domain.matching import (
     MIN_OVERLAP_MINUTES,
     Candidate,
+    OfferStep,
+    OpenRequest,
     Role,
+    WaitingOffer,
     best_choices,
+    expired_requests,
+    offer_nudges,
     overlap_minutes,
     pair_score,
     propose_matches,
@@ -259,3 +265,54 @@ def test_the_pool_matrix_scores_every_cell_as_the_pair_rule_does(pool):
     for row, the_mentee in enumerate(mentees):
         for col, the_mentor in enumerate(mentors):
             assert int(matrix[row, col]) == (pair_score(the_mentor, the_mentee) or 0)
+
+
+# ---- mentee-choice mode: when a request expires, when an offer may go out --------------------------------
+
+
+LONDON_WED_10 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "zone", "now", "expired"),
+    [
+        (LONDON_WED_10, "Europe/London", datetime(2026, 12, 7, 9, 59, tzinfo=UTC), False),  # Thu, Fri, Mon 09:59
+        (LONDON_WED_10, "Europe/London", datetime(2026, 12, 7, 10, 0, tzinfo=UTC), True),
+        # Sent on a Friday afternoon: the weekend does not count.
+        (datetime(2026, 12, 4, 15, 0, tzinfo=UTC), "Europe/London", datetime(2026, 12, 8, 15, 0, tzinfo=UTC), False),
+        (datetime(2026, 12, 4, 15, 0, tzinfo=UTC), "Europe/London", datetime(2026, 12, 9, 15, 0, tzinfo=UTC), True),
+        # Sent on a Saturday (a caught-up sweep): counted from Monday, the first working day after it.
+        (datetime(2026, 12, 5, 12, 0, tzinfo=UTC), "Europe/London", datetime(2026, 12, 9, 12, 0, tzinfo=UTC), True),
+        (datetime(2026, 12, 5, 12, 0, tzinfo=UTC), "Europe/London", datetime(2026, 12, 8, 12, 0, tzinfo=UTC), False),
+        # Friday 23:30 UTC is Saturday 08:30 in Tokyo: Mon, Tue, Wed there, so Wednesday 08:30 Tokyo time.
+        (datetime(2026, 12, 4, 23, 30, tzinfo=UTC), "Asia/Tokyo", datetime(2026, 12, 8, 23, 29, tzinfo=UTC), False),
+        (datetime(2026, 12, 4, 23, 30, tzinfo=UTC), "Asia/Tokyo", datetime(2026, 12, 8, 23, 30, tzinfo=UTC), True),
+        # And Friday 15:30 in Los Angeles: Mon, Tue, Wed by its own clock, a day later in UTC than Tokyo's.
+        (datetime(2026, 12, 4, 23, 30, tzinfo=UTC), "America/Los_Angeles",
+         datetime(2026, 12, 9, 23, 29, tzinfo=UTC), False),
+        (datetime(2026, 12, 4, 23, 30, tzinfo=UTC), "America/Los_Angeles",
+         datetime(2026, 12, 9, 23, 30, tzinfo=UTC), True),
+        (None, "Europe/London", datetime(2027, 1, 1, tzinfo=UTC), False),  # never delivered: not counting yet
+    ],
+)
+def test_a_request_expires_after_three_working_days_in_the_mentors_zone(sent_at, zone, now, expired):
+    request = OpenRequest(7, "UMENTOR", zone, sent_at)
+    assert expired_requests([request], now, "UTC") == ([7] if expired else [])
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "due"),
+    [
+        (datetime(2026, 12, 2, 8, 30, tzinfo=UTC), "Europe/Berlin", True),  # 09:30 in Berlin
+        (datetime(2026, 12, 2, 8, 30, tzinfo=UTC), "Europe/London", False),  # 08:30 in London
+        (datetime(2026, 12, 2, 16, 59, tzinfo=UTC), "Europe/London", True),
+        (datetime(2026, 12, 2, 17, 0, tzinfo=UTC), "Europe/London", False),
+        (datetime(2026, 12, 5, 12, 0, tzinfo=UTC), "Europe/London", False),  # a Saturday
+        (datetime(2026, 12, 2, 12, 0, tzinfo=UTC), None, True),  # no zone: the program's
+    ],
+)
+def test_a_match_offer_is_due_only_in_its_readers_working_hours(now, zone, due):
+    waiting = [WaitingOffer(OfferStep.CHOICES, 5, "UMENTEE", zone), WaitingOffer(OfferStep.REQUEST, 9, "UMENTOR", zone)]
+    found = offer_nudges(waiting, now, "UTC")
+    assert [n.key for n in found] == (["match:UMENTEE:match_offer:o5", "match:UMENTOR:match_offer:r9"] if due else [])
+    assert all(n.pair_id is None and n.audience == (n.recipient,) for n in found)

@@ -216,23 +216,32 @@ class ProposalRow:
     mentor_id: str
     mentee_id: str
     reason: str
+    outcome: str = ""  # what became of it, in words; empty while it is open (then it has its buttons)
 
 
-def build_proposals_reply(rows: list[ProposalRow], unmatched: list[tuple[str, str]]) -> Reply:
-    """Return the coordinator's proposals, each with accept and skip, then accept all and the unmatched."""
+def build_proposals_reply(rows: list[ProposalRow], unmatched: list[tuple[str, str]], *, text: str | None = None,
+                          note: str | None = None) -> Reply:
+    """Return the coordinator's proposals, each with accept and skip (or what became of it, without buttons,
+    so nothing is pressed twice), then accept all while two or more are open, and the unmatched."""
     blocks: list[Block] = [header(f"Proposed matches ({len(rows)})")]
+    if note:
+        blocks.append(section(truncate(note, MAX_SECTION_TEXT)))
     if not rows:
         blocks.append(section("No match can be proposed right now."))
     for row in rows[:MAX_PROPOSALS_SHOWN]:
         blocks.append(section(f"{mention(row.mentor_id)} → {mention(row.mentee_id)}\n{escape_reason(row.reason)}"))
-        blocks.append(actions(f"{MATCH_PROPOSAL_BLOCK_PREFIX}{row.proposal_id}",
-                              button("Accept", MATCH_ACCEPT_ACTION, str(row.proposal_id), style="primary"),
-                              button("Skip", MATCH_SKIP_ACTION, str(row.proposal_id))))
+        if row.outcome:
+            blocks.append(context(row.outcome))
+        else:
+            blocks.append(actions(f"{MATCH_PROPOSAL_BLOCK_PREFIX}{row.proposal_id}",
+                                  button("Accept", MATCH_ACCEPT_ACTION, str(row.proposal_id), style="primary"),
+                                  button("Skip", MATCH_SKIP_ACTION, str(row.proposal_id))))
     if len(rows) > MAX_PROPOSALS_SHOWN:
         blocks.append(context(f"…and {len(rows) - MAX_PROPOSALS_SHOWN} more; *Accept all* accepts them too."))
-    if len(rows) > 1:
-        blocks.append(actions(MATCH_ALL_BLOCK, button(f"Accept all {len(rows)}", MATCH_ACCEPT_ALL_ACTION,
-                                                      f"{rows[0].proposal_id}:{rows[-1].proposal_id}")))
+    open_rows = [row for row in rows if not row.outcome]
+    if len(open_rows) > 1:
+        blocks.append(actions(MATCH_ALL_BLOCK, button(f"Accept all {len(open_rows)}", MATCH_ACCEPT_ALL_ACTION,
+                                                      f"{open_rows[0].proposal_id}:{open_rows[-1].proposal_id}")))
     if unmatched:
         lines, used = [], 0
         for person_id, reason in unmatched:
@@ -243,7 +252,7 @@ def build_proposals_reply(rows: list[ProposalRow], unmatched: list[tuple[str, st
             lines.append(line)
             used += len(line) + 1
         blocks.append(section(f"*Not matched ({len(unmatched)})*\n" + "\n".join(lines)))
-    text = f"{len(rows)} proposed matches, {len(unmatched)} not matched."
+    text = text or f"{len(rows)} proposed matches, {len(unmatched)} not matched."
     return Reply(text=text, blocks=blocks[:MAX_MESSAGE_BLOCKS])
 
 
@@ -263,6 +272,7 @@ def build_choices_message(choices: list[ProposalRow], *, lead: str | None = None
         blocks.append(section(f"*{mention(row.mentor_id)}* — {escape_reason(row.reason)}"))
         blocks.append(actions(f"{CHOICE_BLOCK_PREFIX}{row.proposal_id}",
                               button("Ask this mentor", CHOICE_PICK_ACTION, str(row.proposal_id), style="primary")))
+    blocks.append(context("Don't want a mentor any more? `/mentoring leave` takes you out of the pool."))
     text = f"{lead} You have {len(choices)} mentor proposals: pick one." if choices else lead
     return Reply(text=text, blocks=blocks)
 

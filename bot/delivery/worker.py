@@ -79,6 +79,9 @@ class Deliverer:
     on_undeliverable: OnUndeliverable
     # Told about each nudge Slack took, with the conversation it went to (say, to add the summary's chart).
     on_sent: Callable[[DueNudge, str, datetime], None] = lambda nudge, channel, now: None
+    # Whether a nudge that belongs to no pair still applies as it is about to be claimed (a match offer whose
+    # proposal was answered meanwhile does not); a pair's nudge is checked against its pair, read again.
+    applies: Callable[[DueNudge], bool] = lambda nudge: True
     # Slack's last refusal of the token: logged once when it starts, once when it ends, not every sweep.
     refused: str | None = None
     # What pacing reads the time from and waits with (by default the stopping event: a shutdown cuts a wait
@@ -185,6 +188,8 @@ class Deliverer:
                 # Paused, ended or erased since the decision (say, a member left during this sweep), or its
                 # goal closed: the nudge no longer applies. Unclaimed, so it is decided afresh next time.
                 return "skipped"
+        elif not self.applies(nudge):
+            return "skipped"
         with self.session() as session:
             claimed = ledger.claim_nudge(
                 session=session, key=nudge.key, pair_id=nudge.pair_id, recipient=nudge.recipient,

@@ -63,6 +63,7 @@ class NudgeKind(StrEnum):
     FIT_CHECK = "fit_check"
     QUALITY_PULSE = "quality_pulse"
     CLOSING_SURVEY = "closing_survey"
+    MATCH_OFFER = "match_offer"  # mentee-choice mode: a mentee's choices, or a mentor's request
 
 
 class NudgeStatus(StrEnum):

@@ -65,6 +65,9 @@ PRIORITY: tuple[NudgeKind, ...] = (
     NudgeKind.WEEKLY_SUMMARY,
     NudgeKind.AT_RISK,
     NudgeKind.PROMPTS_PAUSED,
+    # A match offer starts a relationship and waits on nobody else's clock but its reader's: it goes first
+    # among what members hear (a mentor's 3 working days count from its delivery, so a wait costs nobody).
+    NudgeKind.MATCH_OFFER,
     NudgeKind.DRIFT,
     NudgeKind.WINDING_UP,
     # The outcome questions come once (or once in 60 days) and lapse when missed; behind the weekly
@@ -86,6 +89,11 @@ _RANK_AT_RISK, _RANK_PROMPTS_PAUSED, _RANK_MEETING_PREP, _RANK_HOW_IS_IT_GOING, 
     _RANK[kind] for kind in (NudgeKind.AT_RISK, NudgeKind.PROMPTS_PAUSED, NudgeKind.MEETING_PREP,
                              NudgeKind.HOW_IS_IT_GOING, NudgeKind.REFLECTION))
 _RANK_SNOOZE_REMINDER = _RANK[NudgeKind.SNOOZE_REMINDER]
+
+
+def rank_of(kind: NudgeKind) -> int:
+    """Return the kind's place in PRIORITY (0 first), for candidates decided outside this module."""
+    return _RANK[kind]
 
 
 # The snapshot's many small records (PairSnapshot … DueNudge) are slotted and not frozen: a sweep builds hundreds

@@ -43,9 +43,9 @@ class Services:
         self.quiet = QuietService(ctx, self.people, self.pairs)
         self.checkins = CheckinService(ctx, self.people, self.home)
         self.departures = DepartureService(ctx, self.people, worker=worker)
-        self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
-                                  reports=self.reports)
         self.matching = MatchingService(ctx, people=self.people, pairs=self.pairs)
+        self.sweep = SweepService(ctx, worker=worker, departures=self.departures, events=self.events,
+                                  reports=self.reports, matching=self.matching)
         self.profiles = ProfileService(ctx, people=self.people, pairs=self.pairs, home=self.home,
                                        matching=self.matching)
         self.commands = CommandService(ctx=ctx, people=self.people, pairs=self.pairs, goals=self.goals,

@@ -53,7 +53,8 @@ logger = logging.getLogger(__name__)
 
 # A second "I could use some help" within this window does not ping the coordinators again.
 HELP_REPEAT_WINDOW = timedelta(hours=24)
-STOPPABLE_KINDS = frozenset(NudgeKind) - {NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK}
+# A match offer belongs to no pair and answers the person's own sign-up: `/mentoring leave` is its way out.
+STOPPABLE_KINDS = frozenset(NudgeKind) - {NudgeKind.WEEKLY_SUMMARY, NudgeKind.AT_RISK, NudgeKind.MATCH_OFFER}
 
 
 @dataclass(frozen=True)

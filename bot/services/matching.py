@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot.blocks import Block, Reply, mention
+from bot.blocks import Block, Reply, mention, section
 from bot.blocks.matching import (
     ProposalRow,
     build_choices_message,
@@ -18,26 +18,24 @@ from bot.blocks.matching import (
     build_request_message,
     build_what_each_brings,
 )
-from bot.delivery.recovery import DeliveryInDoubt, post_keyed
 from bot.domain.commands import USAGE, RegisterPair, shown
 from bot.domain.matching import (
-    OFFER_KIND,
     REQUEST_WORKING_DAYS,
     Candidate,
+    OfferStep,
     Role,
     best_choices,
-    is_request_expired,
+    expired_requests,
+    parse_offer_period,
     propose_matches,
     why_unmatched_mentee,
 )
 from bot.domain.models import MatchProposal, ProposalStatus
-from bot.domain.policy import is_within_working_hours, nudge_key, zone_of
-from bot.gateway import SlackCallFailed
+from bot.domain.policy import DueNudge
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError
 from bot.services.pairs import PairService
 from bot.services.people import PeopleService
-from bot.store import ledger
 from bot.store import profiles as store
 from bot.store.pairs import find_open_pair_between
 
@@ -80,9 +78,27 @@ def parse_proposal_id(value: str | None) -> int:
     return int(value)
 
 
-def _row(proposal: MatchProposal) -> ProposalRow:
+def _row(proposal: MatchProposal, outcome: str = "") -> ProposalRow:
     return ProposalRow(proposal_id=proposal.id or 0, mentor_id=proposal.mentor_id, mentee_id=proposal.mentee_id,
-                       reason=proposal.reason)
+                       reason=proposal.reason, outcome=outcome)
+
+
+def _said(text: str) -> Reply:
+    """Return an answer that can stand in a pressed message's place."""
+    return Reply(text=text, blocks=[section(text)])
+
+
+def _outcome(proposal: MatchProposal) -> str:
+    """Return what became of a coordinator's proposal, in words ("" while it is open)."""
+    status = ProposalStatus(proposal.status)
+    if status == ProposalStatus.PROPOSED:
+        return ""
+    if status == ProposalStatus.ACCEPTED:
+        pair = f"{mention(proposal.mentor_id)} and {mention(proposal.mentee_id)}"
+        return f":white_check_mark: Accepted — {pair} are now paired"
+    if status == ProposalStatus.SKIPPED:
+        return "Skipped — nobody was told"
+    return f"This proposal {STATUS_WORDS.get(status, 'is no longer open')}."
 
 
 class MatchingService:
@@ -98,7 +114,7 @@ class MatchingService:
     # ---- proposing ----------------------------------------------------------------------------------
 
     def propose(self, *, actor: str, now: datetime) -> Reply:
-        """Propose mentors for everyone waiting: to the coordinator, or as choices to each mentee."""
+        """Propose mentors for everyone waiting: to the coordinator, or as choices for each mentee."""
         with self.ctx.session() as session:
             self.pairs.require_coordinator(session, actor, now, "propose matches", USAGE["match"])
             for stale in store.list_proposals([ProposalStatus.PROPOSED], session=session):
@@ -117,26 +133,25 @@ class MatchingService:
 
     def _offer_everyone(self, session: Session, pool: dict[str, store.PoolEntry], *, actor: str, now: datetime
                         ) -> Reply:
+        """Store each waiting mentee's best choices; the sweep sends them, as it sends every nudge: in the
+        mentee's working hours, once, within the caps."""
         waiting = store.proposals_by_mentee(PENDING, session=session)
         pending = Counter(p.mentor_id for ps in waiting.values() for p in ps if p.status == ProposalStatus.CHOSEN)
         candidates = _candidates(pool, pending=pending, busy=frozenset(waiting))
         mentors = [c for c in candidates if c.may_mentor]
-        offers, unmatched = [], []
+        offered, unmatched = 0, []
         mentees = sorted((c for c in candidates if c.may_be_mentored),
                          key=lambda c: (not c.front_of_queue, pool[c.person_id].profile.joined_at))
         for mentee in mentees:
-            offer = self._offer(session, mentee, mentors, now=now, actor=actor)
-            if offer:
-                offers.append((mentee.person_id, offer))
+            if self._offer(session, mentee, mentors, now=now, actor=actor):
+                offered += 1
             elif mentee.role == Role.MENTEE:
                 unmatched.append((mentee.person_id, why_unmatched_mentee(mentee, mentors)))
         session.commit()
-        for mentee_id, offer in offers:
-            self._post(mentee_id, build_choices_message([_row(p) for p in offer]))
         lines = [f"• {mention(m)} — {reason}" for m, reason in unmatched[:40]]
-        text = (f":envelope: Sent mentor choices to {len(offers)} mentee{'s' if len(offers) != 1 else ''}; each "
-                "picks one and the mentor is asked." + (f"\n*Not matched ({len(unmatched)})*\n" + "\n".join(lines)
-                                                        if unmatched else ""))
+        text = (f":envelope: Prepared mentor choices for {offered} mentee{'s' if offered != 1 else ''}; each gets "
+                "theirs by DM in their own working hours, picks one, and that mentor is asked."
+                + (f"\n*Not matched ({len(unmatched)})*\n" + "\n".join(lines) if unmatched else ""))
         return Reply(text=text)
 
     def _offer(self, session: Session, mentee: Candidate, mentors: list[Candidate], *, now: datetime, actor: str
@@ -151,12 +166,6 @@ class MatchingService:
         session.flush()
         return offer
 
-    def _post(self, channel: str, reply: Reply) -> None:
-        try:
-            self.ctx.gateway.post_message(channel, reply.text, reply.blocks)
-        except SlackCallFailed as failure:
-            logger.warning("could not post a matching message to %s: %s", channel, failure.code)
-
     # ---- coordinator mode -----------------------------------------------------------------------------
 
     def _open_proposal(self, session: Session, proposal_id: int, status: ProposalStatus) -> MatchProposal:
@@ -168,34 +177,52 @@ class MatchingService:
             raise UserError(f"The proposal {mention(proposal.mentor_id)} → {mention(proposal.mentee_id)} {said}.")
         return proposal
 
+    def _round_reply(self, proposal_id: int, text: str, note: str | None = None) -> Reply:
+        """Return the proposals message of `proposal_id`'s round as it stands: what became of each, buttons only
+        on those still open."""
+        with self.ctx.session() as session:
+            proposal = store.get_proposal(proposal_id, session=session)
+            assert proposal is not None
+            rows = [_row(p, _outcome(p)) for p in store.list_round(proposal, session=session)]
+        return build_proposals_reply(rows, [], text=text, note=note)
+
     def accept(self, *, actor: str, proposal_id: int) -> Reply:
-        """Register the proposed pair exactly as `/mentoring pair` does, welcoming it with what each brings."""
-        return self._accept(actor, proposal_id, self.ctx.now())
+        """Register the proposed pair exactly as `/mentoring pair` does, welcoming it with what each brings;
+        return the proposals message with this one marked accepted, and what `/mentoring pair` says."""
+        registered = self._accept(actor, proposal_id, self.ctx.now())
+        return self._round_reply(proposal_id, registered.text, note=registered.text)
 
     def _accept(self, actor: str, proposal_id: int, now: datetime) -> Reply:
         with self.ctx.session() as session:
             self.pairs.require_coordinator(session, actor, now, "accept proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
             introduction = self._still_fits(session, proposal)
-        reply = self.pairs.register_pair(
+        registered = self.pairs.register_pair(
             actor=actor, command=RegisterPair(mentor_id=proposal.mentor_id, mentee_id=proposal.mentee_id), now=now,
             introduction=introduction)
         self._accepted(proposal_id, actor, now)
-        return reply
+        return registered
 
     def skip(self, *, actor: str, proposal_id: int) -> Reply:
+        """Close a proposal without telling anyone; return the proposals message with it marked skipped."""
         now = self.ctx.now()
         with self.ctx.session() as session:
             self.pairs.require_coordinator(session, actor, now, "skip proposed matches")
             proposal = self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
-            proposal.status, proposal.decided_at, proposal.decided_by = ProposalStatus.SKIPPED, now, actor
-            session.add(proposal)
+            closed = session.execute(
+                update(MatchProposal).where(col(MatchProposal.id) == proposal_id,
+                                            col(MatchProposal.status) == ProposalStatus.PROPOSED)
+                .values(status=ProposalStatus.SKIPPED, decided_at=now, decided_by=actor))
+            if closed.rowcount != 1:  # type: ignore[attr-defined]  # pressed twice at once: one wins
+                session.rollback()
+                self._open_proposal(session, proposal_id, ProposalStatus.PROPOSED)
             session.commit()
             text = f"Skipped {mention(proposal.mentor_id)} → {mention(proposal.mentee_id)}; nobody was told."
-        return Reply(text=text)
+        return self._round_reply(proposal_id, text)
 
     def accept_all(self, *, actor: str, value: str) -> Reply:
-        """Accept every open proposal of one round (`value` is "first_id:last_id"); say which could not be."""
+        """Accept every open proposal of one round (`value` is "first_id:last_id"); return the proposals message
+        with each marked, and which could not be accepted, and why."""
         now = self.ctx.now()
         first, _, last = value.partition(":")
         if not (first.isascii() and first.isdigit() and last.isascii() and last.isdigit()):
@@ -214,7 +241,8 @@ class MatchingService:
             except UserError as problem:
                 problems.append(f"• {problem.text}")
         text = f":white_check_mark: Accepted {done} of {len(ids)} proposals; each pair got its welcome."
-        return Reply(text=text + ("\n" + "\n".join(problems[:20]) if problems else ""))
+        note = text + ("\n" + "\n".join(problems[:20]) if problems else "")
+        return self._round_reply(ids[0], text, note=note)
 
     def _still_fits(self, session: Session, proposal: MatchProposal) -> list[Block]:
         """Check the pair can still be made (mentee free, mentor has room); return what each brings."""
@@ -258,23 +286,24 @@ class MatchingService:
         return self._open_proposal(session, proposal_id, ProposalStatus.OFFERED if mentee else ProposalStatus.CHOSEN)
 
     def pick(self, *, actor: str, proposal_id: int) -> Reply:
-        """The mentee picks one of their choices: the others close, and that mentor alone is asked."""
+        """The mentee picks one of their choices: the others close, and that mentor alone is asked (by the
+        sweep, in the mentor's working hours)."""
         now = self.ctx.now()
         with self.ctx.session() as session:
             proposal = self._addressed_proposal(session, proposal_id, actor, mentee=True)
-            for other in store.list_proposals([ProposalStatus.OFFERED], session=session, mentee_id=actor):
-                other.status = ProposalStatus.CHOSEN if other.id == proposal_id else ProposalStatus.NOT_CHOSEN
-                other.decided_at = now
-                session.add(other)
-            proposal.asked_at = now
-            entry = store.load_pool(session=session, person_ids=[actor]).get(actor)
+            picked = session.execute(
+                update(MatchProposal).where(col(MatchProposal.mentee_id) == actor,
+                                            col(MatchProposal.status) == ProposalStatus.OFFERED)
+                .values(status=ProposalStatus.NOT_CHOSEN, decided_at=now))
+            if picked.rowcount < 1:  # type: ignore[attr-defined]  # picked twice at once: one wins
+                session.rollback()
+                self._addressed_proposal(session, proposal_id, actor, mentee=True)
+            session.execute(update(MatchProposal).where(col(MatchProposal.id) == proposal_id)
+                            .values(status=ProposalStatus.CHOSEN, asked_at=now))
             session.commit()
-        wanted = sorted(entry.wanted) if entry else []
-        questions = entry.profile.questions if entry else ""
-        self._post(proposal.mentor_id, build_request_message(_row(proposal), wanted=wanted, questions=questions,
-                                                             days=REQUEST_WORKING_DAYS))
-        return Reply(text=f":envelope: I've asked {mention(proposal.mentor_id)}. If they can't take you on, or don't "
-                          f"answer within {REQUEST_WORKING_DAYS} working days, you'll get your next best choices.")
+        return _said(f":envelope: You chose {mention(proposal.mentor_id)}; I'm asking them, in their working hours. "
+                     f"If they can't take you on, or don't answer within {REQUEST_WORKING_DAYS} working days, you'll "
+                     "get your next best choices.")
 
     def answer(self, *, actor: str, proposal_id: int, accept: bool) -> Reply:
         """The mentor accepts (the pair is registered) or declines (the mentee is offered their next best)."""
@@ -283,9 +312,11 @@ class MatchingService:
             proposal = self._addressed_proposal(session, proposal_id, actor, mentee=False)
             introduction = self._still_fits(session, proposal) if accept else []
         if not accept:
-            self._close_and_reoffer(proposal_id, ProposalStatus.DECLINED, actor, now)
-            return Reply(text=f"You declined; {mention(proposal.mentee_id)} will be offered someone else. Thank you "
-                              "for answering.")
+            if not self._close_and_reoffer(proposal_id, ProposalStatus.DECLINED, actor, now):
+                with self.ctx.session() as session:  # closed meanwhile (expired, or pressed twice): say how
+                    self._addressed_proposal(session, proposal_id, actor, mentee=False)
+            return _said(f"Declined — {mention(proposal.mentee_id)} will be offered someone else. Thank you for "
+                         "answering.")
         self.pairs.register_pair(
             actor=actor, command=RegisterPair(mentor_id=proposal.mentor_id, mentee_id=proposal.mentee_id), now=now,
             introduction=introduction, chosen_by_members=True)
@@ -295,8 +326,8 @@ class MatchingService:
             full = mentor is None or mentor.mentoring_now >= mentor.profile.capacity
         if full:
             self.release_requests_to(actor, now)
-        return Reply(text=f":tada: You're now {mention(proposal.mentee_id)}'s mentor; I've welcomed you both in a "
-                          "group DM.")
+        return _said(f":tada: Accepted — you're now {mention(proposal.mentee_id)}'s mentor; I've welcomed you both "
+                     "in a group DM.")
 
     def release_requests_to(self, mentor_id: str, now: datetime) -> int:
         """Decline the requests still waiting on a mentor who is full or left, offering each mentee their next best."""
@@ -305,25 +336,17 @@ class MatchingService:
                                                                mentor_id=mentor_id)]
         return sum(self._close_and_reoffer(i, ProposalStatus.DECLINED, None, now) for i in waiting)
 
-    def expire_requests(self, *, now: datetime) -> int:
-        """Count as declined every mentor request unanswered for the working days allowed; return how many."""
+    def expire_silent_requests(self, *, now: datetime) -> int:
+        """Count as declined every request its mentor left unanswered too long (the domain's rule); return how
+        many. Each mentee's next offer then waits for the sweep, like any nudge."""
         with self.ctx.session() as session:
-            asked = store.list_proposals([ProposalStatus.CHOSEN], session=session)
-            zones = {e.profile.person_id: e.zone for e in store.load_pool(
-                session=session, person_ids={p.mentor_id for p in asked} | {p.mentee_id for p in asked}).values()}
-        default = self.ctx.settings.timezone
-        expired = 0
-        for proposal in asked:
-            mentee_local = now.astimezone(zone_of(zones.get(proposal.mentee_id), default))
-            # The next offer is a DM to the mentee: it waits for their working hours.
-            if (proposal.asked_at is not None and is_within_working_hours(mentee_local)
-                    and is_request_expired(proposal.asked_at, zones.get(proposal.mentor_id), now,
-                                           default_zone=default)):
-                expired += self._close_and_reoffer(proposal.id or 0, ProposalStatus.EXPIRED, None, now)
-        return expired
+            requests = store.open_requests(session=session)
+        expired = expired_requests(requests, now, self.ctx.settings.timezone)
+        return sum(self._close_and_reoffer(i, ProposalStatus.EXPIRED, None, now) for i in expired)
 
     def _close_and_reoffer(self, proposal_id: int, status: ProposalStatus, actor: str | None, now: datetime) -> int:
-        """Close a chosen proposal and offer the mentee their next best, exactly once (the ledger's key)."""
+        """Close a chosen proposal and store the mentee's next best choices, in one transaction and only if it
+        was still open (of two sweeps, or a sweep and the mentor's press, one wins); return 1 if it closed."""
         with self.ctx.session() as session:
             closed = session.execute(
                 update(MatchProposal).where(col(MatchProposal.id) == proposal_id,
@@ -334,31 +357,57 @@ class MatchingService:
                 return 0
             proposal = store.get_proposal(proposal_id, session=session)
             assert proposal is not None
-            key = nudge_key("match", proposal.mentee_id, OFFER_KIND, f"p{proposal_id}")
-            if not ledger.claim_nudge(session=session, key=key, pair_id=None, recipient=proposal.mentee_id,
-                                      kind=OFFER_KIND, period=f"p{proposal_id}", now=now, claimed_by="matching"):
-                return 0
             waiting = store.proposals_by_mentee(PENDING, session=session)
             pending = Counter(p.mentor_id for ps in waiting.values() for p in ps if p.status == ProposalStatus.CHOSEN)
             candidates = _candidates(store.load_pool(session=session), pending=pending)
             mentee = next((c for c in candidates if c.person_id == proposal.mentee_id and c.may_be_mentored), None)
             mentors = [c for c in candidates if c.may_mentor]
-            offer = self._offer(session, mentee, mentors, now=now, actor="") if mentee is not None else []
-            session.commit()
-        why = "couldn't take you on" if status == ProposalStatus.DECLINED else \
-            f"didn't answer within {REQUEST_WORKING_DAYS} working days"
-        lead = f"{mention(proposal.mentor_id)} {why}." + (
-            "" if offer else " No other mentor fits right now; a coordinator will look for one.")
-        reply = build_choices_message([_row(p) for p in offer], lead=lead)
-        try:
-            channel = proposal.mentee_id
-            ts = post_keyed(self.ctx.gateway, channel, reply, key)
-        except (DeliveryInDoubt, SlackCallFailed) as problem:
-            logger.warning("next offer for %s not confirmed: %s", proposal.mentee_id, problem)
-            return 1
-        with self.ctx.session() as session:
-            ledger.mark_sent(session=session, key=key, now=now, channel=channel, ts=ts)
+            if mentee is not None:
+                self._offer(session, mentee, mentors, now=now, actor="")
             session.commit()
         return 1
+
+    # ---- match offers, as the sweep sends them ------------------------------------------------------------
+
+    def offer_applies(self, nudge: DueNudge) -> bool:
+        """Tell whether a match offer still says something true: its proposal is still waiting on its reader."""
+        named = parse_offer_period(nudge.period)
+        if named is None:
+            return False
+        step, proposal_id = named
+        with self.ctx.session() as session:
+            proposal = store.get_proposal(proposal_id, session=session)
+            if proposal is None:
+                return False
+            if step == OfferStep.REQUEST:
+                return proposal.status == ProposalStatus.CHOSEN
+            if step == OfferStep.NEXT:
+                entry = store.load_pool(session=session, person_ids=[proposal.mentee_id]).get(proposal.mentee_id)
+                return entry is not None and entry.profile.in_pool and not entry.has_mentor
+            return bool(store.list_proposals([ProposalStatus.OFFERED], session=session, mentee_id=nudge.recipient))
+
+    def offer_message(self, nudge: DueNudge) -> Reply:
+        """Return a match offer as its reader sees it now: a mentee's choices (after why the last request
+        closed, if one did), or a mentor's request."""
+        named = parse_offer_period(nudge.period)
+        assert named is not None  # `offer_applies` said so
+        step, proposal_id = named
+        with self.ctx.session() as session:
+            proposal = store.get_proposal(proposal_id, session=session)
+            assert proposal is not None
+            if step == OfferStep.REQUEST:
+                entry = store.load_pool(session=session, person_ids=[proposal.mentee_id]).get(proposal.mentee_id)
+                return build_request_message(_row(proposal), wanted=sorted(entry.wanted) if entry else [],
+                                             questions=entry.profile.questions if entry else "",
+                                             days=REQUEST_WORKING_DAYS)
+            choices = [_row(p) for p in store.list_proposals([ProposalStatus.OFFERED], session=session,
+                                                              mentee_id=nudge.recipient)]
+        if step == OfferStep.CHOICES:
+            return build_choices_message(choices)
+        why = "couldn't take you on" if proposal.status == ProposalStatus.DECLINED else \
+            f"didn't answer within {REQUEST_WORKING_DAYS} working days"
+        lead = f"{mention(proposal.mentor_id)} {why}." + (
+            "" if choices else " No other mentor fits right now; a coordinator will look for one.")
+        return build_choices_message(choices, lead=lead)
 
     # ---- rematch ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.delivery.worker import Deliverer, Outcomes
 from bot.domain import pairs
 from bot.domain.figures import program_today
 from bot.domain.health import days_silent
+from bot.domain.matching import offer_nudges
 from bot.domain.models import NudgeKind
 from bot.domain.policy import (
     Decision,
@@ -34,9 +35,10 @@ from bot.domain.policy import (
 from bot.services.context import ServiceContext
 from bot.services.departures import DepartureService
 from bot.services.events import EventService
+from bot.services.matching import MatchingService
 from bot.services.reports import ReportService
 from bot.store.pairs import pairs_by_id
-from bot.store.profiles import current_questions
+from bot.store.profiles import current_questions, waiting_offers
 from bot.store.snapshot import claimed_keys, load_program_state, read_program
 
 logger = logging.getLogger(__name__)
@@ -79,13 +81,18 @@ class SweepService:
     departures: DepartureService
     events: EventService
     reports: ReportService
+    matching: MatchingService
     # Set on shutdown: the sweep finishes the nudges in flight and leaves the rest to the next sweep.
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.delivery = Deliverer(self.ctx.session, self.ctx.gateway, worker=self.worker, stopping=self.stopping,
                                   message_for=self._message_for,
-                                  on_undeliverable=self.departures.nudge_undeliverable, on_sent=self._after_sent)
+                                  on_undeliverable=self.departures.nudge_undeliverable, on_sent=self._after_sent,
+                                  applies=self._applies)
+
+    def _applies(self, nudge: DueNudge) -> bool:
+        return nudge.kind != NudgeKind.MATCH_OFFER or self.matching.offer_applies(nudge)
 
     def _after_sent(self, nudge: DueNudge, channel: str, now: datetime) -> None:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
@@ -135,11 +142,16 @@ class SweepService:
             self.events.forget_old(now)
             # Before the decision, so it reads today's zones and leaves out the pairs of people who left.
             self.departures.refresh_stale_people(now)
+            # Before the decision too, so a mentee whose mentor stayed silent hears of their next choices now.
+            self.matching.expire_silent_requests(now=now)
         with self.ctx.session() as session:
             with collector_paused():
                 # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
                 state, stream = read_program(**self._read_arguments(session, now))
                 decision = decide(state, stream, now)
+                if not state.quiet:
+                    decision.candidates.extend(offer_nudges(waiting_offers(now, session=session), now,
+                                                            state.program_tz))
                 state = self._with_ledger_keys(session, state, decision)
                 decided = plan(state, now, decision)
                 del decision, state
@@ -163,6 +175,8 @@ class SweepService:
     def _message_for(self, nudge: DueNudge, facts: PairFacts | None, now: datetime) -> Reply:
         if nudge.kind == NudgeKind.WEEKLY_SUMMARY:
             return self.reports.summary_reply(now)
+        if nudge.kind == NudgeKind.MATCH_OFFER:
+            return self.matching.offer_message(nudge)
         assert facts is not None  # every other kind belongs to a pair, read as it is sent (`read_pair`)
         if nudge.kind in OUTCOME_KINDS:
             return build_outcome_question(nudge, facts.pair)

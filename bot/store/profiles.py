@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
-from bot.domain.matching import Role
+from bot.domain.matching import NEXT_OFFER_WINDOW_DAYS, OfferStep, OpenRequest, Role, WaitingOffer, request_key
 from bot.domain.models import (
     MatchProposal,
+    Nudge,
+    NudgeStatus,
     Pair,
     PairStatus,
     Person,
     Profile,
     ProfileBlock,
     ProfileTopic,
+    ProposalStatus,
     Topic,
 )
 
@@ -179,3 +183,62 @@ def return_to_pool(mentee_id: str, now: datetime, *, session: Session) -> None:
     profile.front_of_queue = True
     profile.updated_at = now
     session.add(profile)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _zones(person_ids: Iterable[str], *, session: Session) -> dict[str, str | None]:
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    return dict(session.exec(select(Person.slack_user_id, Person.tz).where(col(Person.slack_user_id).in_(ids))).all())
+
+
+def waiting_offers(now: datetime, *, session: Session) -> list[WaitingOffer]:
+    """Return every match offer that may still be unsent (three statements and the zones): each mentee's choices
+    from `/mentoring match`, the news of each recently closed request to a mentee still waiting, and each open
+    request to its mentor. The ledger says which went out already."""
+    found: list[tuple[OfferStep, int, str]] = []
+    # A round's key is its first proposal, whatever became of it since: a choice withdrawn meanwhile (its
+    # mentor left) must not make the rest of the round look like a new offer.
+    offered, round_ = aliased(MatchProposal), aliased(MatchProposal)
+    rounds = (select(offered.mentee_id, func.min(round_.id))
+              .join(round_, (round_.mentee_id == offered.mentee_id) & (round_.created_at == offered.created_at))
+              .where(offered.status == ProposalStatus.OFFERED, offered.created_by != "")
+              .group_by(offered.mentee_id))
+    found.extend((OfferStep.CHOICES, first, mentee_id) for mentee_id, first in session.exec(rounds))
+    waiting = (exists().where(Profile.person_id == MatchProposal.mentee_id, col(Profile.in_pool))
+               & ~exists().where(Pair.mentee_id == MatchProposal.mentee_id, Pair.status != PairStatus.ENDED))
+    closed = select(MatchProposal.id, MatchProposal.mentee_id).where(
+        col(MatchProposal.status).in_([ProposalStatus.DECLINED, ProposalStatus.EXPIRED]),
+        col(MatchProposal.decided_at) >= now - timedelta(days=NEXT_OFFER_WINDOW_DAYS), waiting)
+    found.extend((OfferStep.NEXT, proposal_id, mentee_id) for proposal_id, mentee_id in session.exec(closed))
+    chosen = select(MatchProposal.id, MatchProposal.mentor_id).where(MatchProposal.status == ProposalStatus.CHOSEN)
+    found.extend((OfferStep.REQUEST, proposal_id, mentor_id) for proposal_id, mentor_id in session.exec(chosen))
+    zones = _zones((person for _, _, person in found), session=session)
+    return [WaitingOffer(step, proposal_id, person, zones.get(person)) for step, proposal_id, person in found]
+
+
+def open_requests(*, session: Session) -> list[OpenRequest]:
+    """Return the requests waiting on a mentor's answer, each with when it reached them (from the ledger)."""
+    chosen = list(session.exec(select(MatchProposal.id, MatchProposal.mentor_id)
+                               .where(MatchProposal.status == ProposalStatus.CHOSEN)))
+    zones = _zones((mentor_id for _, mentor_id in chosen), session=session)
+    requests = [OpenRequest(proposal_id or 0, mentor_id, zones.get(mentor_id), None)
+                for proposal_id, mentor_id in chosen]
+    keys = {request_key(r): r for r in requests}
+    if not keys:
+        return []
+    sent = dict(session.exec(select(Nudge.key, Nudge.sent_at).where(
+        col(Nudge.key).in_(list(keys)), Nudge.status == NudgeStatus.SENT)).all())
+    return [OpenRequest(r.proposal_id, r.mentor_id, r.mentor_zone, _aware(sent[key]) if sent.get(key) else None)
+            for key, r in keys.items()]
+
+
+def list_round(proposal: MatchProposal, *, session: Session) -> list[MatchProposal]:
+    """Return the proposals made with `proposal` by one `/mentoring match` (same moment, same coordinator)."""
+    query = select(MatchProposal).where(MatchProposal.created_at == proposal.created_at,
+                                        MatchProposal.created_by == proposal.created_by)
+    return list(session.exec(query.order_by(col(MatchProposal.id))))
