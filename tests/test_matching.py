@@ -13,18 +13,14 @@ from hypothesis import strategies as st
 from bot.domain.matching import (
     MIN_OVERLAP_MINUTES,
     Candidate,
-    OfferStep,
-    OpenRequest,
     Role,
-    WaitingOffer,
     best_choices,
-    expired_requests,
-    offer_nudges,
     overlap_minutes,
     pair_score,
     propose_matches,
     score_matrix,
 )
+from bot.domain.offers import OfferStep, OpenRequest, WaitingOffer, expired_requests, offer_nudges
 
 
 def mentor(pid: str, name: str | None = None, *, offers: tuple[str, ...] = ("design",), zone: str = "Europe/London",

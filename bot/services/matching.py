@@ -1,5 +1,10 @@
 """Matching: propose mentors for the pool, accept or skip (coordinator mode), or let each mentee choose and the
-mentor answer (mentee-choice mode); an accepted proposal becomes a pair through `/mentoring pair`'s own path."""
+mentor answer (mentee-choice mode); an accepted proposal becomes a pair through `/mentoring pair`'s own path.
+
+One module, longer than most, on purpose: it is the life of a proposal (proposed, offered, chosen, asked,
+accepted, declined, expired, superseded), and every step changes the status others read with a compare-and-set;
+split by mode, the two halves would each hold half of those transitions.
+"""
 
 from __future__ import annotations
 
@@ -19,18 +24,9 @@ from bot.blocks.matching import (
     build_what_each_brings,
 )
 from bot.domain.commands import USAGE, RegisterPair, shown
-from bot.domain.matching import (
-    REQUEST_WORKING_DAYS,
-    Candidate,
-    OfferStep,
-    Role,
-    best_choices,
-    expired_requests,
-    parse_offer_period,
-    propose_matches,
-    why_unmatched_mentee,
-)
+from bot.domain.matching import Candidate, Role, best_choices, propose_matches, why_unmatched_mentee
 from bot.domain.models import MatchProposal, ProposalStatus
+from bot.domain.offers import REQUEST_WORKING_DAYS, OfferStep, expired_requests, parse_offer_period
 from bot.domain.policy import DueNudge
 from bot.services.context import ServiceContext
 from bot.services.errors import UserError

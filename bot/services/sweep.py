@@ -22,8 +22,8 @@ from bot.delivery.worker import Deliverer, Outcomes
 from bot.domain import pairs
 from bot.domain.figures import program_today
 from bot.domain.health import days_silent
-from bot.domain.matching import offer_nudges
 from bot.domain.models import NudgeKind
+from bot.domain.offers import offer_nudges
 from bot.domain.policy import (
     Decision,
     DueNudge,

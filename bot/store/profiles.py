@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
-from bot.domain.matching import NEXT_OFFER_WINDOW_DAYS, OfferStep, OpenRequest, Role, WaitingOffer, request_key
+from bot.domain.matching import Role
 from bot.domain.models import (
     MatchProposal,
     Nudge,
@@ -25,6 +25,7 @@ from bot.domain.models import (
     ProposalStatus,
     Topic,
 )
+from bot.domain.offers import NEXT_OFFER_WINDOW_DAYS, OfferStep, OpenRequest, WaitingOffer, request_key
 
 OFFERED = "offered"
 WANTED = "wanted"
