@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, func
+from sqlalchemy import Integer, String, and_, case, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair, PairStatus
-from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow
+from bot.domain.outcomes import (
+    LOW_FIT,
+    MEETING_ORDER,
+    AnswerRow,
+    AttainmentRow,
+    OutcomeInputs,
+    OutcomeTotals,
+    PairRow,
+    RatingTotals,
+    trend_windows,
+)
 
 POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
 
@@ -88,6 +98,103 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
                          answers=answers, attainments=attainments, topics=topics)
 
 
+def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, str] | None = None
+                        ) -> OutcomeTotals:
+    """Return the report's totals, summed, counted and grouped by the database (see `OutcomeTotals`).
+
+    Each statement returns a few rows to a few thousand (one per pair only for goal verdicts, which closing
+    surveys alone have) where the rows behind them are hundreds of thousands; the figures are those
+    `totals_of` works out from the rows. Grouped values are computed in a subquery first: PostgreSQL does
+    not match an expression with bound values in GROUP BY to the same one in the select list.
+    """
+    run = session.connection().execute
+    pairs = run(select(func.count()).select_from(Pair)).scalar_one()
+    attainments = [(pid, verdict, count) for pid, verdict, count in run(
+        select(OutcomeResponse.pair_id, GoalAttainment.attainment, func.count())
+        .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id)  # type: ignore[arg-type]
+        .group_by(OutcomeResponse.pair_id, GoalAttainment.attainment))]
+
+    # A pair's median gap from its middle gap(s): a gap's rank r among the pair's n sits in the middle when
+    # n <= 2r <= n + 2.
+    met = CheckIn.met_on
+    gaps = select(CheckIn.pair_id.label("pair_id"),  # type: ignore[attr-defined]
+                  _days_between(met, func.lag(met).over(partition_by=CheckIn.pair_id, order_by=met)).label("gap")
+                  ).subquery()
+    ranked = select(gaps.c.pair_id, gaps.c.gap,
+                    func.row_number().over(partition_by=gaps.c.pair_id, order_by=gaps.c.gap).label("rank"),
+                    # the same window as the rank's, so that one sort serves both
+                    func.count().over(partition_by=gaps.c.pair_id, order_by=gaps.c.gap, rows=(None, None)).label("n")
+                    ).where(gaps.c.gap.is_not(None)).subquery()
+    middle = (select(ranked.c.pair_id, func.sum(ranked.c.gap).label("total"), func.count().label("taken"))
+              .where(ranked.c.n <= 2 * ranked.c.rank, 2 * ranked.c.rank <= ranked.c.n + 2)
+              .group_by(ranked.c.pair_id).subquery())
+    regularity = [(int(total), taken, cadence, count) for total, taken, cadence, count in run(
+        select(middle.c.total, middle.c.taken, Pair.cadence_days, func.count())
+        .join(Pair, Pair.id == middle.c.pair_id)  # type: ignore[arg-type]
+        .group_by(middle.c.total, middle.c.taken, Pair.cadence_days))]
+
+    first = select(CheckIn.pair_id.label("pair_id"), func.min(met).label("first")  # type: ignore[attr-defined]
+                   ).group_by(CheckIn.pair_id).subquery()
+    waited = (select(_days_between(first.c.first, _utc_date(Pair.created_at)).label("days"))
+              .select_from(first).join(Pair, Pair.id == first.c.pair_id).subquery())  # type: ignore[arg-type]
+    waits = [(int(days), count) for days, count in run(
+        select(waited.c.days, func.count()).group_by(waited.c.days))]
+
+    # The answers in one pass: each pair's sums and counts per kind, then the kind's sums and pairs counted. The
+    # trend windows are ranges of answer times (UTC midnights), which compare on the index's stored values.
+    start, before = trend_windows(today)
+    answered_at, rating = col(OutcomeResponse.answered_at), col(OutcomeResponse.rating)
+    rated = rating.is_not(None)
+    recent = and_(rated, answered_at >= _utc_midnight(start, 1), answered_at < _utc_midnight(today, 1))
+    earlier = and_(rated, answered_at >= _utc_midnight(before, 1), answered_at < _utc_midnight(start, 1))
+    valued = and_(rated, rating != 0)
+    meeting_as_agreed = col(OutcomeResponse.meeting_as_agreed)
+    per_pair = select(
+        OutcomeResponse.kind.label("kind"),  # type: ignore[attr-defined]
+        func.sum(case((recent, rating), else_=0)).label("total0"), func.count(case((recent, 1))).label("count0"),
+        func.sum(case((earlier, rating), else_=0)).label("total1"), func.count(case((earlier, 1))).label("count1"),
+        func.count(rating).label("rated"), func.count(case((rating <= LOW_FIT, 1))).label("low"),
+        *(func.count(case((meeting_as_agreed == said, 1))).label(f"said_{said}") for said in MEETING_ORDER),
+        func.sum(case((valued, rating), else_=0)).label("value_total"),
+        func.count(case((valued, 1))).label("value_count"),
+        func.sum(case((col(OutcomeResponse.take_part_again).is_(True), 1), else_=0)).label("yes"),
+        func.count(OutcomeResponse.take_part_again).label("again"),
+    ).where(answered_at.is_not(None)).group_by(OutcomeResponse.pair_id, OutcomeResponse.kind).subquery()
+    c = per_pair.c
+    said = [c[f"said_{said}"] for said in MEETING_ORDER]
+    columns = {
+        "total0": func.sum(c.total0), "count0": func.sum(c.count0), "pairs0": func.count(case((c.count0 > 0, 1))),
+        "total1": func.sum(c.total1), "count1": func.sum(c.count1), "pairs1": func.count(case((c.count1 > 0, 1))),
+        "rated_pairs": func.count(case((c.rated > 0, 1))), "low_pairs": func.count(case((c.low > 0, 1))),
+        # pulses say one of MEETING_ORDER (the service refuses anything else)
+        "said_pairs": func.count(case((or_(*(count > 0 for count in said)), 1))),
+        **{f"said_{value}": func.sum(count) for value, count in zip(MEETING_ORDER, said, strict=True)},
+        "pairs": func.count(), "value_total": func.sum(c.value_total), "value_count": func.sum(c.value_count),
+        "yes": func.sum(c.yes), "again": func.sum(c.again),
+    }
+    found = {row[0]: dict(zip(columns, (int(value or 0) for value in row[1:]), strict=True))
+             for row in run(select(c.kind, *columns.values()).group_by(c.kind))}
+    fit, pulse, closing = (found.get(kind, dict.fromkeys(columns, 0))
+                           for kind in (OutcomeKind.FIT, OutcomeKind.PULSE, OutcomeKind.CLOSING))
+    ratings = [RatingTotals(kind, window, totals[f"total{window}"], totals[f"count{window}"], totals[f"pairs{window}"])
+               for kind, totals in ((OutcomeKind.FIT, fit), (OutcomeKind.PULSE, pulse)) for window in (0, 1)
+               if totals[f"count{window}"]]
+    meeting = {value: pulse[f"said_{value}"] for value in MEETING_ORDER if pulse[f"said_{value}"]}
+
+    ended = select(Pair.closure_reason.label("reason"),  # type: ignore[attr-defined]
+                   case((or_(col(Pair.ended_at).is_(None), _utc_date(Pair.ended_at) >= Pair.ends_on), 1), else_=0)
+                   .label("on_time")).where(Pair.status == PairStatus.ENDED).subquery()
+    endings = [(reason, bool(on_time), count) for reason, on_time, count in run(
+        select(ended.c.reason, ended.c.on_time, func.count()).group_by(ended.c.reason, ended.c.on_time))]
+
+    return OutcomeTotals(
+        pairs=pairs, attainments=attainments, regularity=regularity, waits=waits, ratings=ratings,
+        fit_pairs=fit["rated_pairs"], low_fit_pairs=fit["low_pairs"], meeting=meeting,
+        meeting_pairs=pulse["said_pairs"], closings=closing["pairs"], closing_value_total=closing["value_total"],
+        closing_values=closing["value_count"], again_yes=closing["yes"], again_answered=closing["again"],
+        endings=endings, topics=topics)
+
+
 def _stream(run: Any, statement: Any) -> Iterator[Any]:
     for batch in run(statement.execution_options(yield_per=2_000)).partitions():
         yield from batch
@@ -123,6 +230,29 @@ def _utc_date_sqlite(element: _utc_date, compiler: Any, **kw: Any) -> str:
 @compiles(_utc_date, "postgresql")
 def _utc_date_postgresql(element: _utc_date, compiler: Any, **kw: Any) -> str:
     return f"date(timezone('UTC', {compiler.process(element.clauses, **kw)}))"  # whatever the session's zone
+
+
+class _days_between(FunctionElement[int]):  # noqa: N801  (reads as the SQL it compiles to)
+    """Whole days from the second date to the first: two stored dates or `_utc_date`s."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_days_between)
+def _days_between_sqlite(element: _days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"  # dates stored as ISO text
+
+
+@compiles(_days_between, "postgresql")
+def _days_between_postgresql(element: _days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({later} - {earlier})"  # date minus date is a number of days
+
+
+def _utc_midnight(day: date, days_after: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days_after), time(), UTC)
 
 
 def _as_date(value: str | date) -> date:
