@@ -140,46 +140,44 @@ def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, s
     waits = [(int(days), count) for days, count in run(
         select(waited.c.days, func.count()).group_by(waited.c.days))]
 
-    # The answers in one pass: each pair's sums and counts per kind, then the kind's sums and pairs counted. The
-    # trend windows are ranges of answer times (UTC midnights), which compare on the index's stored values.
+    # Answers, a statement per kind (each reads only its own columns): sums and counts per pair, then over the
+    # pairs, with how many pairs had any. The trend windows are ranges of answer times (UTC midnights), which
+    # compare on the stored values.
     start, before = trend_windows(today)
     answered_at, rating = col(OutcomeResponse.answered_at), col(OutcomeResponse.rating)
-    rated = rating.is_not(None)
-    recent = and_(rated, answered_at >= _utc_midnight(start, 1), answered_at < _utc_midnight(today, 1))
-    earlier = and_(rated, answered_at >= _utc_midnight(before, 1), answered_at < _utc_midnight(start, 1))
-    valued = and_(rated, rating != 0)
+    windows = (and_(answered_at >= _utc_midnight(start, 1), answered_at < _utc_midnight(today, 1)),
+               and_(answered_at >= _utc_midnight(before, 1), answered_at < _utc_midnight(start, 1)))
+
+    def per_pair(kind: str, **counts: Any) -> list[int]:
+        """Return each window's rating sum, ratings and pairs, then each of `counts`' sum and pairs with any."""
+        columns = [aggregate for index, window in enumerate(windows) for aggregate in (
+            func.sum(case((window, rating))).label(f"total{index}"),
+            func.count(case((window, rating))).label(f"count{index}"))]
+        columns += [func.count(case((condition, 1))).label(name) for name, condition in counts.items()]
+        pairs_ = select(*columns).where(answered_at.is_not(None), OutcomeResponse.kind == kind
+                                        ).group_by(OutcomeResponse.pair_id).subquery().c
+        totals = [total for index in (0, 1) for total in (
+            func.sum(pairs_[f"total{index}"]), func.sum(pairs_[f"count{index}"]),
+            func.count(case((pairs_[f"count{index}"] > 0, 1))))]
+        totals += [total for name in counts
+                   for total in (func.sum(pairs_[name]), func.count(case((pairs_[name] > 0, 1))))]
+        return [int(value or 0) for value in run(select(*totals)).one()]
+
+    def ratings_of(kind: str, totals: list[int]) -> list[RatingTotals]:
+        return [RatingTotals(kind, index, *totals[3 * index:3 * index + 3])
+                for index in (0, 1) if totals[3 * index + 1]]
+
     meeting_as_agreed = col(OutcomeResponse.meeting_as_agreed)
-    per_pair = select(
-        OutcomeResponse.kind.label("kind"),  # type: ignore[attr-defined]
-        func.sum(case((recent, rating), else_=0)).label("total0"), func.count(case((recent, 1))).label("count0"),
-        func.sum(case((earlier, rating), else_=0)).label("total1"), func.count(case((earlier, 1))).label("count1"),
-        func.count(rating).label("rated"), func.count(case((rating <= LOW_FIT, 1))).label("low"),
-        *(func.count(case((meeting_as_agreed == said, 1))).label(f"said_{said}") for said in MEETING_ORDER),
-        func.sum(case((valued, rating), else_=0)).label("value_total"),
-        func.count(case((valued, 1))).label("value_count"),
-        func.sum(case((col(OutcomeResponse.take_part_again).is_(True), 1), else_=0)).label("yes"),
-        func.count(OutcomeResponse.take_part_again).label("again"),
-    ).where(answered_at.is_not(None)).group_by(OutcomeResponse.pair_id, OutcomeResponse.kind).subquery()
-    c = per_pair.c
-    said = [c[f"said_{said}"] for said in MEETING_ORDER]
-    columns = {
-        "total0": func.sum(c.total0), "count0": func.sum(c.count0), "pairs0": func.count(case((c.count0 > 0, 1))),
-        "total1": func.sum(c.total1), "count1": func.sum(c.count1), "pairs1": func.count(case((c.count1 > 0, 1))),
-        "rated_pairs": func.count(case((c.rated > 0, 1))), "low_pairs": func.count(case((c.low > 0, 1))),
-        # pulses say one of MEETING_ORDER (the service refuses anything else)
-        "said_pairs": func.count(case((or_(*(count > 0 for count in said)), 1))),
-        **{f"said_{value}": func.sum(count) for value, count in zip(MEETING_ORDER, said, strict=True)},
-        "pairs": func.count(), "value_total": func.sum(c.value_total), "value_count": func.sum(c.value_count),
-        "yes": func.sum(c.yes), "again": func.sum(c.again),
-    }
-    found = {row[0]: dict(zip(columns, (int(value or 0) for value in row[1:]), strict=True))
-             for row in run(select(c.kind, *columns.values()).group_by(c.kind))}
-    fit, pulse, closing = (found.get(kind, dict.fromkeys(columns, 0))
-                           for kind in (OutcomeKind.FIT, OutcomeKind.PULSE, OutcomeKind.CLOSING))
-    ratings = [RatingTotals(kind, window, totals[f"total{window}"], totals[f"count{window}"], totals[f"pairs{window}"])
-               for kind, totals in ((OutcomeKind.FIT, fit), (OutcomeKind.PULSE, pulse)) for window in (0, 1)
-               if totals[f"count{window}"]]
-    meeting = {value: pulse[f"said_{value}"] for value in MEETING_ORDER if pulse[f"said_{value}"]}
+    fit = per_pair(OutcomeKind.FIT, rated=rating.is_not(None), low=rating <= LOW_FIT)
+    pulse = per_pair(OutcomeKind.PULSE, said=meeting_as_agreed.in_(MEETING_ORDER),
+                     **{f"said_{value}": meeting_as_agreed == value for value in MEETING_ORDER})
+    meeting = {str(value): count for value, count in zip(MEETING_ORDER, pulse[8::2], strict=True) if count}
+    valued = and_(rating.is_not(None), rating != 0)
+    closings, value_total, value_count, again_yes, again_answered = (int(value or 0) for value in run(select(
+        func.count(col(OutcomeResponse.pair_id).distinct()), func.sum(case((valued, rating))),
+        func.count(case((valued, 1))), func.count(case((col(OutcomeResponse.take_part_again).is_(True), 1))),
+        func.count(OutcomeResponse.take_part_again),
+    ).where(answered_at.is_not(None), OutcomeResponse.kind == OutcomeKind.CLOSING)).one())
 
     ended = select(Pair.closure_reason.label("reason"),  # type: ignore[attr-defined]
                    case((or_(col(Pair.ended_at).is_(None), _utc_date(Pair.ended_at) >= Pair.ends_on), 1), else_=0)
@@ -188,11 +186,11 @@ def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, s
         select(ended.c.reason, ended.c.on_time, func.count()).group_by(ended.c.reason, ended.c.on_time))]
 
     return OutcomeTotals(
-        pairs=pairs, attainments=attainments, regularity=regularity, waits=waits, ratings=ratings,
-        fit_pairs=fit["rated_pairs"], low_fit_pairs=fit["low_pairs"], meeting=meeting,
-        meeting_pairs=pulse["said_pairs"], closings=closing["pairs"], closing_value_total=closing["value_total"],
-        closing_values=closing["value_count"], again_yes=closing["yes"], again_answered=closing["again"],
-        endings=endings, topics=topics)
+        pairs=pairs, attainments=attainments, regularity=regularity, waits=waits,
+        ratings=ratings_of(OutcomeKind.FIT, fit) + ratings_of(OutcomeKind.PULSE, pulse),
+        fit_pairs=fit[7], low_fit_pairs=fit[9], meeting=meeting, meeting_pairs=pulse[7], closings=closings,
+        closing_value_total=value_total, closing_values=value_count, again_yes=again_yes,
+        again_answered=again_answered, endings=endings, topics=topics)
 
 
 def _stream(run: Any, statement: Any) -> Iterator[Any]:
