@@ -95,7 +95,7 @@ class ProgramInputs:
     topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per pair at risk, which may be most of a program
 class AtRiskPair:
     pair: ProgramPair
     days_silent: int

@@ -18,7 +18,8 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
     """Return every pair with its tallies and the recent ratings (no text) in a fixed number of statements.
 
     Pairs come as `PairRecord`s of the columns the figures read, never ORM objects; the grouped rows stream
-    into the tallies. Equal values are held once (a program's pairs share a few phases and many dates).
+    into the tallies, which are made first so that the pairs reuse the memory their making needed. Equal
+    values are held once (a program's pairs share a few phases and many dates).
 
     Args:
         names: also read people's display names and profile topics (the export shows them).
@@ -29,12 +30,6 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
     def once(value: Any) -> Any:
         return shared.setdefault(value, value)
 
-    pairs = tuple(
-        PairRecord(pair_id, mentor_id, mentee_id, once(phase), once(status), once(started_on), once(ends_on),
-                   cadence_days, once(closure_reason))
-        for pair_id, mentor_id, mentee_id, phase, status, started_on, ends_on, cadence_days, closure_reason in run(
-            select(Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.started_on, Pair.ends_on,
-                   Pair.cadence_days, Pair.closure_reason).order_by(Pair.id)))  # type: ignore[arg-type]
     checkins = ((pair_id, count, rating_sum, once(last_met)) for pair_id, count, rating_sum, last_met in run(
         select(CheckIn.pair_id, func.count(), func.sum(CheckIn.rating), func.max(CheckIn.met_on))
         .group_by(CheckIn.pair_id)))
@@ -45,6 +40,12 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
     ).all())
     tallies = tally_pairs(checkins, helps, run(select(Goal.pair_id, Goal.status)), paused,  # type: ignore[arg-type]
                           poor_fit_pairs(session=session))
+    pairs = tuple(
+        PairRecord(pair_id, mentor_id, mentee_id, once(phase), once(status), once(started_on), once(ends_on),
+                   cadence_days, once(closure_reason))
+        for pair_id, mentor_id, mentee_id, phase, status, started_on, ends_on, cadence_days, closure_reason in run(
+            select(Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.started_on, Pair.ends_on,
+                   Pair.cadence_days, Pair.closure_reason).order_by(Pair.id)))  # type: ignore[arg-type]
     achieved = tuple(once(achieved_on or today) for (achieved_on,) in run(
         select(Goal.achieved_on).where(Goal.status == GoalStatus.ACHIEVED)))
     since = today - timedelta(days=RATING_WINDOW_DAYS)
