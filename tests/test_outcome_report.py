@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.blocks.report import build_outcome_report, outcome_lines
-from bot.domain.models import GoalAttainment, OutcomeResponse, PairStatus
+from bot.domain.models import GoalAttainment, OutcomeResponse, PairStatus, Profile, ProfileTopic, Topic
 from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow, export_outcome_columns, outcome_report
 from tests.conftest import COORDINATOR, MENTEE
 from tests.factories import make_checkin, make_goal, make_pair, make_person
@@ -151,3 +151,32 @@ def test_the_weekly_summary_has_the_outcome_section_and_the_export_the_ratings(r
     rows = list(csv.DictReader(io.StringIO(runtime.services.reports.export_csv(datetime.now(UTC)))))
     assert {r["fit_rating"] for r in rows} == {"4.0"} and {r["goals_met"] for r in rows} == {"1"}
     assert "secret" not in runtime.services.reports.export_csv(datetime.now(UTC))
+
+
+@pytest.fixture
+def topics(engine, program):
+    """Profiles for the program's pairs: three on Design, the fourth sharing Leadership (wanted beside Sales)."""
+    chosen = {n: ({"Design"}, {"Design"}) for n in range(3)}
+    chosen[3] = ({"Design", "Leadership"}, {"Leadership", "Sales"})
+    with Session(engine) as session:
+        ids = {}
+        for name in ("Design", "Leadership", "Sales"):
+            topic = Topic(name=name, key=name.casefold())
+            session.add(topic)
+            session.flush()
+            ids[name] = topic.id
+        for n, (offered, wanted) in chosen.items():
+            for person, kind, names in ((f"UMR{n}", "offered", offered), (f"UME{n}", "wanted", wanted)):
+                session.add(Profile(person_id=person, role="mentor" if kind == "offered" else "mentee"))
+                session.flush()
+                session.add_all(ProfileTopic(person_id=person, topic_id=ids[t], kind=kind) for t in names)
+        session.commit()
+
+
+def test_the_report_and_the_weekly_summary_show_attainment_by_the_pairs_profile_topics(
+        slack, fake_slack, runtime, topics):
+    slack.command("report", user_id=COORDINATOR)
+    text = json.dumps(fake_slack.responses[-1].params["blocks"], ensure_ascii=False)
+    assert "*Attainment by topic*: Design: met 100%; Leadership: —" in text
+    summary = runtime.services.reports.summary_reply(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    assert "*Attainment by topic*: Design: met 100%; Leadership: —" in json.dumps(summary.blocks, ensure_ascii=False)

@@ -7,13 +7,15 @@ functions, so they cannot disagree. Figures only: no text of any check-in, note 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.health import Health, PairSignals, average_or_none, days_silent, health_of
-from bot.domain.models import GoalStatus, Pair, PairStatus, Phase
+from bot.domain.health import Health, PairSignals, PairTiming, average_or_none, days_silent, health_of
+from bot.domain.models import GoalStatus, PairStatus, Phase
 
 # Ratings and check-ins are counted over the last four weeks, today included.
 RATING_WINDOW_DAYS = 28
@@ -26,14 +28,42 @@ EXPORT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+class ProgramPair(PairTiming, Protocol):
+    """What program figures read of a pair: a stored Pair, or the store's `PairRecord`."""
+
+    id: int | None
+    mentor_id: str
+    mentee_id: str
+    phase: str
+    ends_on: date
+    closure_reason: str | None
+
+
+@dataclass(slots=True)
+class PairRecord:
+    """A pair's columns that program figures read, and no more: a program holds one per pair while its figures
+    are worked out (an ORM object costs many times as much)."""
+
+    id: int
+    mentor_id: str
+    mentee_id: str
+    phase: str
+    status: str
+    started_on: date
+    ends_on: date
+    cadence_days: int
+    closure_reason: str | None
+
+
+# Slotted: a program holds one tally per pair and one of these per recent check-in.
+@dataclass(frozen=True, slots=True)
 class RatedCheckin:
     pair_id: int
     met_on: date
     rating: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairTally:
     """One pair's counts over its whole life, and the dates its health is judged on."""
 
@@ -55,7 +85,7 @@ NO_TALLY = PairTally()
 class ProgramInputs:
     """What every program figure is computed from (loaded by `bot.store.reports.load_program_inputs`)."""
 
-    pairs: tuple[Pair, ...]
+    pairs: Sequence[ProgramPair]
     tallies: dict[int, PairTally] = field(default_factory=dict)
     recent_checkins: tuple[RatedCheckin, ...] = ()  # at least those met in the last RATING_WINDOW_DAYS
     goals_achieved_on: tuple[date, ...] = ()
@@ -65,9 +95,9 @@ class ProgramInputs:
     topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per pair at risk, which may be most of a program
 class AtRiskPair:
-    pair: Pair
+    pair: ProgramPair
     days_silent: int
     help_requested: bool
     prompts_paused: bool
@@ -88,7 +118,7 @@ class ProgramFigures:
     goals_achieved: int
     goals_achieved_this_week: int
     at_risk: tuple[AtRiskPair, ...]
-    endings: tuple[Pair, ...]
+    endings: tuple[ProgramPair, ...]
 
 
 def program_today(now: datetime, zone: ZoneInfo) -> date:
@@ -192,28 +222,27 @@ def export_rows(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> list[dict
 
 
 def tally_pairs(
-    checkins: list[tuple[int, int, int, date]],
-    helps: list[tuple[int, int, datetime]],
-    goals: list[tuple[int, str]],
+    checkins: Iterable[tuple[int, int, int | None, date]],
+    helps: Iterable[tuple[int, int, datetime]],
+    goals: Iterable[tuple[int, str]],
     paused: frozenset[int],
     poor_fit: frozenset[int] = frozenset(),
 ) -> dict[int, PairTally]:
     """Return each pair's tally from grouped rows: (pair, count, rating sum, last met), (pair, count, last
-    asked), (pair, goal status) per goal, the pairs whose prompts are paused and those whose fit was rated low."""
-    fields: dict[int, dict[str, object]] = defaultdict(dict)
-    for pair_id, count, rating_sum, last_met in checkins:
-        fields[pair_id].update(checkins=count, rating_sum=int(rating_sum or 0), last_met_on=last_met)
-    for pair_id, count, last_at in helps:
-        fields[pair_id].update(help_requests=count, last_help_at=last_at)
-    goals_set: dict[int, int] = defaultdict(int)
-    goals_done: dict[int, int] = defaultdict(int)
+    asked), (pair, goal status) per goal, the pairs whose prompts are paused and those whose fit was rated low.
+
+    The rows may be streams, each read once."""
+    met = {pair_id: (count, int(rating_sum or 0), last_met) for pair_id, count, rating_sum, last_met in checkins}
+    asked = {pair_id: (count, last_at) for pair_id, count, last_at in helps}
+    goals_set: Counter[int] = Counter()
+    goals_done: Counter[int] = Counter()
     for pair_id, status in goals:
         goals_set[pair_id] += 1
         goals_done[pair_id] += status == GoalStatus.ACHIEVED
-    for pair_id, count in goals_set.items():
-        fields[pair_id].update(goals_set=count, goals_achieved=goals_done[pair_id])
-    for pair_id in paused:
-        fields[pair_id]["prompts_paused"] = True
-    for pair_id in poor_fit:
-        fields[pair_id]["poor_fit"] = True
-    return {pair_id: PairTally(**values) for pair_id, values in fields.items()}  # type: ignore[arg-type]
+    tallies = {}
+    for pair_id in met.keys() | asked.keys() | goals_set.keys() | paused | poor_fit:
+        checkins_, rating_sum, last_met_on = met.get(pair_id, (0, 0, None))
+        help_requests, last_help_at = asked.get(pair_id, (0, None))
+        tallies[pair_id] = PairTally(checkins_, rating_sum, last_met_on, help_requests, last_help_at,
+                                     goals_set[pair_id], goals_done[pair_id], pair_id in paused, pair_id in poor_fit)
+    return tallies

@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from statistics import median
 
 from bot.domain.chart import CHART_WEEKS, ChartData
 from bot.domain.models import Attainment, ClosureReason, MeetingRegularity, OutcomeKind, PairStatus
@@ -57,6 +56,45 @@ class OutcomeInputs:
     meetings: Iterable[tuple[int, date]] = ()
     answers: Iterable[AnswerRow] = ()  # read once by the report: may be a stream
     attainments: Sequence[AttainmentRow] = ()
+    topics: Mapping[int, str] | None = None  # pair id → its topic, when the program has topics
+
+
+@dataclass(frozen=True, slots=True)
+class RatingTotals:
+    """One kind's ratings (fit or pulse) answered in one trend window: their sum, number and pairs."""
+
+    kind: str
+    window: int  # 0: the last TREND_WINDOW_DAYS up to today; 1: the TREND_WINDOW_DAYS before
+    total: int
+    count: int
+    pairs: int
+
+
+@dataclass(frozen=True)
+class OutcomeTotals:
+    """What the report is made of, summed, counted and grouped: a few thousand values whatever the program's size.
+
+    The store works these out in SQL (`bot.store.outcomes.load_outcome_totals`); `totals_of` works them out
+    from rows. Every threshold, median and share is applied afterwards, by `report_of`, to either.
+    """
+
+    pairs: int
+    attainments: Sequence[tuple[int, str, int]] = ()  # (pair id, verdict, goals judged so)
+    # A pair's median days between check-ins, as (the middle gap, or the sum of the two middle gaps; how many of
+    # them, 1 or 2), its cadence, and the number of pairs with that median and cadence. Pairs with 2+ check-ins.
+    regularity: Sequence[tuple[int, int, int, int]] = ()
+    waits: Sequence[tuple[int, int]] = ()  # (days from registration to first meeting, pairs)
+    ratings: Sequence[RatingTotals] = ()
+    fit_pairs: int = 0  # pairs with a fit rating, any day
+    low_fit_pairs: int = 0  # of those, pairs with a fit rating at or below LOW_FIT
+    meeting: Mapping[str, int] = field(default_factory=dict)  # pulse answers by "meeting as agreed"
+    meeting_pairs: int = 0
+    closings: int = 0  # pairs with a closing survey
+    closing_value_total: int = 0
+    closing_values: int = 0
+    again_yes: int = 0
+    again_answered: int = 0
+    endings: Sequence[tuple[str | None, bool, int]] = ()  # ended pairs: (reason, ended on/after end date, pairs)
     topics: Mapping[int, str] | None = None  # pair id → its topic, when the program has topics
 
 
@@ -110,86 +148,77 @@ class OutcomeReport:
     by_topic: dict[str, Share] = field(default_factory=dict)
 
 
-class _Ratings:
-    """Running sums of one kind's ratings in the last TREND_WINDOW_DAYS (0) and the window before (1): the
-    answers stream by once and none is kept."""
-
-    def __init__(self) -> None:
-        self.sums = [0, 0]
-        self.counts = [0, 0]
-        self.pairs: tuple[set[int], set[int]] = (set(), set())
-
-    def add(self, window: int, pair_id: int, rating: int) -> None:
-        self.sums[window] += rating
-        self.counts[window] += 1
-        self.pairs[window].add(pair_id)
-
-    def mean(self, window: int) -> float | None:
-        enough = self.counts[window] and len(self.pairs[window]) >= MIN_PAIRS
-        return self.sums[window] / self.counts[window] if enough else None
-
-    def trend(self) -> Trend:
-        return Trend(self.mean(0), self.mean(1), len(self.pairs[0]))
+def _share(counts: Mapping[str, int], pairs: int) -> Share:
+    return Share(dict(counts) if pairs >= MIN_PAIRS else None, pairs)
 
 
-def _share(counts: Counter[str], pairs: set[int]) -> Share:
-    return Share(dict(counts) if len(pairs) >= MIN_PAIRS else None, len(pairs))
+def trend_windows(today: date) -> tuple[date, date]:
+    """Return (start, before): window 0 is start < day <= today, window 1 is before < day <= start."""
+    start = today - timedelta(days=TREND_WINDOW_DAYS)
+    return start, start - timedelta(days=TREND_WINDOW_DAYS)
 
 
-def _regularity(meetings: Iterable[tuple[int, date]], cadence: Mapping[int, int]
-                ) -> tuple[dict[int, float], dict[int, date]]:
-    """Return each pair's median days between check-ins (pairs with two or more) and its first meeting."""
-    gaps: dict[int, float] = {}
-    first: dict[int, date] = {}
-    current = -1
-    days: list[int] = []
-    previous: date | None = None
+def _median_of(counted: Iterable[tuple[float, int]]) -> float:
+    """Return the median of values given with how often each occurs (as `statistics.median` of them all)."""
+    values = sorted((value, count) for value, count in counted if count)
+    total = sum(count for _, count in values)
+    wanted = {total // 2} if total % 2 else {total // 2 - 1, total // 2}
+    found: list[float] = []
+    seen = 0
+    for value, count in values:
+        found.extend(value for index in wanted if seen <= index < seen + count)
+        seen += count
+    return found[0] if len(found) == 1 else (found[0] + found[1]) / 2
+
+
+def _middle(values: list[int]) -> tuple[int, int]:
+    """Return a sorted list's middle value (1) or the sum of its two middle values (2), as SQL can work out."""
+    half = len(values) // 2
+    return (values[half], 1) if len(values) % 2 else (values[half - 1] + values[half], 2)
+
+
+def totals_of(inputs: OutcomeInputs, today: date) -> OutcomeTotals:
+    """Return the report's totals worked out from rows (the database does the same in SQL at scale)."""
+    pairs = {p.pair_id: p for p in inputs.pairs}
+    regularity: Counter[tuple[int, int, int]] = Counter()
+    waits: Counter[int] = Counter()
+    gaps: list[int] = []
+    current, previous = -1, None
 
     def close() -> None:
-        if days and current in cadence:
-            gaps[current] = median(days)
+        if gaps and current in pairs:
+            regularity[(*_middle(sorted(gaps)), pairs[current].cadence_days)] += 1
 
-    for pair_id, met_on in meetings:
+    for pair_id, met_on in inputs.meetings:  # ordered by pair, then date
         if pair_id != current:
             close()
-            current, days, previous = pair_id, [], None
-            first[pair_id] = met_on
+            current, gaps, previous = pair_id, [], None
+            if pair_id in pairs:
+                waits[(met_on - pairs[pair_id].registered_on).days] += 1
         if previous is not None:
-            days.append((met_on - previous).days)
+            gaps.append((met_on - previous).days)
         previous = met_on
     close()
-    return gaps, first
 
-
-def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
-    """Return the program's outcome figures as of `today`."""
-    cadence = {p.pair_id: p.cadence_days for p in inputs.pairs}
-    gaps, first_met = _regularity(inputs.meetings, cadence)
-    regular = [pid for pid in gaps if pid in cadence]
-    on_cadence = sum(1 for pid in regular if gaps[pid] <= cadence[pid] * ON_CADENCE_SLACK)
-    enough = len(regular) >= MIN_PAIRS
-
-    attainment = Counter(a.attainment for a in inputs.attainments)
-    start = today - timedelta(days=TREND_WINDOW_DAYS)
-    before = start - timedelta(days=TREND_WINDOW_DAYS)
-    fit, growth = _Ratings(), _Ratings()
+    start, before = trend_windows(today)
+    ratings: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    rated_pairs: dict[tuple[str, int], set[int]] = defaultdict(set)
     fit_pairs: set[int] = set()
     low_fit: set[int] = set()
     meeting: Counter[str] = Counter()
     meeting_pairs: set[int] = set()
     closing_pairs: set[int] = set()
-    closing_value = [0, 0]  # sum, count
-    again = [0, 0]  # yes, answered
+    closing = [0, 0, 0, 0]  # value sum, values, yes, answered
     for answer in inputs.answers:  # a stream: read once
         kind, pair_id, rating = answer.kind, answer.pair_id, answer.rating
         if kind == OutcomeKind.CLOSING:
             closing_pairs.add(pair_id)
             if rating:
-                closing_value[0] += rating
-                closing_value[1] += 1
+                closing[0] += rating
+                closing[1] += 1
             if answer.take_part_again is not None:
-                again[0] += answer.take_part_again
-                again[1] += 1
+                closing[2] += answer.take_part_again
+                closing[3] += 1
             continue
         if kind == OutcomeKind.PULSE and answer.meeting_as_agreed:
             meeting[answer.meeting_as_agreed] += 1
@@ -203,47 +232,112 @@ def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
         day = answer.answered_on
         window = 0 if start < day <= today else 1 if before < day <= start else -1
         if window >= 0:
-            (fit if kind == OutcomeKind.FIT else growth).add(window, pair_id, rating)
-    enough_closings = len(closing_pairs) >= MIN_PAIRS
+            sums = ratings[(kind, window)]
+            sums[0] += rating
+            sums[1] += 1
+            rated_pairs[(kind, window)].add(pair_id)
 
-    ended = [p for p in inputs.pairs if p.status == PairStatus.ENDED]
+    endings: Counter[tuple[str | None, bool]] = Counter(
+        (p.closure_reason, p.ended_on is None or p.ended_on >= p.ends_on)
+        for p in inputs.pairs if p.status == PairStatus.ENDED)
+    verdicts = Counter((a.pair_id, a.attainment) for a in inputs.attainments)
+    return OutcomeTotals(
+        pairs=len(inputs.pairs),
+        attainments=[(pair_id, verdict, count) for (pair_id, verdict), count in verdicts.items()],
+        regularity=[(*key, count) for key, count in regularity.items()],
+        waits=list(waits.items()),
+        ratings=[RatingTotals(kind, window, total, count, len(rated_pairs[(kind, window)]))
+                 for (kind, window), (total, count) in ratings.items()],
+        fit_pairs=len(fit_pairs), low_fit_pairs=len(low_fit),
+        meeting=dict(meeting), meeting_pairs=len(meeting_pairs),
+        closings=len(closing_pairs), closing_value_total=closing[0], closing_values=closing[1],
+        again_yes=closing[2], again_answered=closing[3],
+        endings=[(reason, on_time, count) for (reason, on_time), count in endings.items()],
+        topics=inputs.topics,
+    )
+
+
+def pair_topic(mentor_offers: Sequence[str], mentee_wants: Sequence[str]) -> str | None:
+    """Return the topic a pair's goal attainment counts under, from its members' profiles (topics in the topic
+    list's order): the first the mentee wants that the mentor offers, which is what matching paired them on;
+    else the mentee's first wanted; else the mentor's first offered; None without either."""
+    offered = set(mentor_offers)
+    shared = [topic for topic in mentee_wants if topic in offered]
+    return next(iter(shared or mentee_wants or mentor_offers), None)
+
+
+def _trend(totals: OutcomeTotals, kind: str) -> Trend:
+    found = {r.window: r for r in totals.ratings if r.kind == kind}
+
+    def mean(window: int) -> float | None:
+        row = found.get(window)
+        return row.total / row.count if row and row.count and row.pairs >= MIN_PAIRS else None
+
+    return Trend(mean(0), mean(1), found[0].pairs if 0 in found else 0)
+
+
+def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
+    """Return the program's outcome figures as of `today`, from rows."""
+    return report_of(totals_of(inputs, today), today)
+
+
+def report_of(totals: OutcomeTotals, today: date) -> OutcomeReport:
+    """Return the program's outcome figures as of `today`, from their totals."""
+    # A pair's median gap: its middle gap, or the mean of its two middle gaps (as statistics.median).
+    regular = [(total if taken == 1 else total / 2, cadence, count) for total, taken, cadence, count in
+               totals.regularity]
+    regular_pairs = sum(count for *_, count in regular)
+    on_cadence = sum(count for gap, cadence, count in regular if gap <= cadence * ON_CADENCE_SLACK)
+    enough = regular_pairs >= MIN_PAIRS
+
+    attainment: Counter[str] = Counter()
+    attained_pairs: set[int] = set()
+    for pair_id, verdict, count in totals.attainments:
+        attainment[verdict] += count
+        attained_pairs.add(pair_id)
+
     endings: Counter[str] = Counter()
-    for pair in ended:
-        reached = pair.closure_reason in (None, ClosureReason.COMPLETED) and (
-            pair.ended_on is None or pair.ended_on >= pair.ends_on)
-        endings["reached_end_date" if reached else pair.closure_reason or ClosureReason.ENDED_EARLY] += 1
-    registered = {p.pair_id: p.registered_on for p in inputs.pairs}
-    waits = [max(0, (met - registered[pid]).days) for pid, met in first_met.items() if pid in registered]
+    for reason, on_time, count in totals.endings:
+        reached = reason in (None, ClosureReason.COMPLETED) and on_time
+        endings["reached_end_date" if reached else reason or ClosureReason.ENDED_EARLY] += count
+    ended = sum(count for *_, count in totals.endings)
+    waits: Counter[int] = Counter()
+    for days, count in totals.waits:
+        waits[max(0, days)] += count
+    first_meetings = sum(waits.values())
+    enough_closings = totals.closings >= MIN_PAIRS
 
     by_topic: dict[str, Share] = {}
-    if inputs.topics:
+    if totals.topics:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         pairs_of: dict[str, set[int]] = defaultdict(set)
-        for row in inputs.attainments:
-            topic = inputs.topics.get(row.pair_id)
+        for pair_id, verdict, count in totals.attainments:
+            topic = totals.topics.get(pair_id)
             if topic:
-                counts[topic][row.attainment] += 1
-                pairs_of[topic].add(row.pair_id)
-        by_topic = {topic: _share(counts[topic], pairs_of[topic]) for topic in sorted(counts)}
+                counts[topic][verdict] += count
+                pairs_of[topic].add(pair_id)
+        by_topic = {topic: _share(counts[topic], len(pairs_of[topic])) for topic in sorted(counts)}
 
     return OutcomeReport(
         today=today,
-        pairs=len(inputs.pairs),
-        attainment=_share(attainment, {a.pair_id for a in inputs.attainments}),
-        median_gap_days=median(gaps[p] for p in regular) if enough else None,
-        median_cadence_days=median(cadence[p] for p in regular) if enough else None,
-        on_cadence_percent=round(100 * on_cadence / len(regular)) if enough else None,
-        regular_pairs=len(regular),
-        fit=fit.trend(),
-        low_fit_pairs=len(low_fit) if len(fit_pairs) >= MIN_PAIRS else None,
-        growth=growth.trend(),
-        meeting_as_agreed=_share(meeting, meeting_pairs),
-        closing_value=closing_value[0] / closing_value[1] if closing_value[1] and enough_closings else None,
-        take_part_again_percent=round(100 * again[0] / again[1]) if again[1] and enough_closings else None,
-        closings=len(closing_pairs),
-        endings=_share(endings, {p.pair_id for p in ended}),
-        days_to_first_meeting=median(waits) if len(waits) >= MIN_PAIRS else None,
-        first_meetings=len(waits),
+        pairs=totals.pairs,
+        attainment=_share(attainment, len(attained_pairs)),
+        median_gap_days=_median_of((gap, count) for gap, _, count in regular) if enough else None,
+        median_cadence_days=_median_of((cadence, count) for _, cadence, count in regular) if enough else None,
+        on_cadence_percent=round(100 * on_cadence / regular_pairs) if enough else None,
+        regular_pairs=regular_pairs,
+        fit=_trend(totals, OutcomeKind.FIT),
+        low_fit_pairs=totals.low_fit_pairs if totals.fit_pairs >= MIN_PAIRS else None,
+        growth=_trend(totals, OutcomeKind.PULSE),
+        meeting_as_agreed=_share(totals.meeting, totals.meeting_pairs),
+        closing_value=(totals.closing_value_total / totals.closing_values
+                       if totals.closing_values and enough_closings else None),
+        take_part_again_percent=(round(100 * totals.again_yes / totals.again_answered)
+                                 if totals.again_answered and enough_closings else None),
+        closings=totals.closings,
+        endings=_share(endings, ended),
+        days_to_first_meeting=_median_of(waits.items()) if first_meetings >= MIN_PAIRS else None,
+        first_meetings=first_meetings,
         by_topic=by_topic,
     )
 

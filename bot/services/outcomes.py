@@ -30,7 +30,7 @@ from bot.blocks.outcomes import (
 from bot.blocks.report import build_outcome_report, outcome_summary_blocks
 from bot.domain.chart import CHART_WEEKS, ChartData
 from bot.domain.models import Attainment, MeetingRegularity, OutcomeKind, OutcomeResponse, Pair, Phase
-from bot.domain.outcomes import OutcomeReport, chart_data, export_outcome_columns, outcome_report
+from bot.domain.outcomes import OutcomeReport, chart_data, export_outcome_columns, report_of
 from bot.domain.pairs import is_member, partner_of
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
@@ -39,6 +39,7 @@ from bot.store import get_pair
 from bot.store import outcomes as store
 from bot.store.checkins import mark_nudge_answered
 from bot.store.pairs import list_goals
+from bot.store.profiles import pair_topics
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class OutcomeService:
 
     def outcome_figures(self, today: date) -> OutcomeReport:
         with self.ctx.session() as session:
-            return outcome_report(store.load_outcome_inputs(session=session), today)
+            totals = store.load_outcome_totals(session=session, today=today, topics=pair_topics(session=session))
+        return report_of(totals, today)
 
     def show_report(self, *, now: datetime) -> Reply:
         """Return the outcome report (the caller checked that a coordinator asks)."""

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, func
+from sqlalchemy import Integer, String, and_, case, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from bot.domain.models import CheckIn, GoalAttainment, OutcomeKind, OutcomeResponse, Pair, PairStatus
-from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow
+from bot.domain.outcomes import (
+    LOW_FIT,
+    MEETING_ORDER,
+    AnswerRow,
+    AttainmentRow,
+    OutcomeInputs,
+    OutcomeTotals,
+    PairRow,
+    RatingTotals,
+    trend_windows,
+)
 
 POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
 
@@ -88,6 +98,101 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
                          answers=answers, attainments=attainments, topics=topics)
 
 
+def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, str] | None = None
+                        ) -> OutcomeTotals:
+    """Return the report's totals, summed, counted and grouped by the database (see `OutcomeTotals`).
+
+    Each statement returns a few rows to a few thousand (one per pair only for goal verdicts, which closing
+    surveys alone have) where the rows behind them are hundreds of thousands; the figures are those
+    `totals_of` works out from the rows. Grouped values are computed in a subquery first: PostgreSQL does
+    not match an expression with bound values in GROUP BY to the same one in the select list.
+    """
+    run = session.connection().execute
+    pairs = run(select(func.count()).select_from(Pair)).scalar_one()
+    attainments = [(pid, verdict, count) for pid, verdict, count in run(
+        select(OutcomeResponse.pair_id, GoalAttainment.attainment, func.count())
+        .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id)  # type: ignore[arg-type]
+        .group_by(OutcomeResponse.pair_id, GoalAttainment.attainment))]
+
+    # A pair's median gap from its middle gap(s): a gap's rank r among the pair's n sits in the middle when
+    # n <= 2r <= n + 2.
+    met = CheckIn.met_on
+    gaps = select(CheckIn.pair_id.label("pair_id"),  # type: ignore[attr-defined]
+                  _days_between(met, func.lag(met).over(partition_by=CheckIn.pair_id, order_by=met)).label("gap")
+                  ).subquery()
+    ranked = select(gaps.c.pair_id, gaps.c.gap,
+                    func.row_number().over(partition_by=gaps.c.pair_id, order_by=gaps.c.gap).label("rank"),
+                    # the same window as the rank's, so that one sort serves both
+                    func.count().over(partition_by=gaps.c.pair_id, order_by=gaps.c.gap, rows=(None, None)).label("n")
+                    ).where(gaps.c.gap.is_not(None)).subquery()
+    middle = (select(ranked.c.pair_id, func.sum(ranked.c.gap).label("total"), func.count().label("taken"))
+              .where(ranked.c.n <= 2 * ranked.c.rank, 2 * ranked.c.rank <= ranked.c.n + 2)
+              .group_by(ranked.c.pair_id).subquery())
+    regularity = [(int(total), taken, cadence, count) for total, taken, cadence, count in run(
+        select(middle.c.total, middle.c.taken, Pair.cadence_days, func.count())
+        .join(Pair, Pair.id == middle.c.pair_id)  # type: ignore[arg-type]
+        .group_by(middle.c.total, middle.c.taken, Pair.cadence_days))]
+
+    first = select(CheckIn.pair_id.label("pair_id"), func.min(met).label("first")  # type: ignore[attr-defined]
+                   ).group_by(CheckIn.pair_id).subquery()
+    waited = (select(_days_between(first.c.first, _utc_date(Pair.created_at)).label("days"))
+              .select_from(first).join(Pair, Pair.id == first.c.pair_id).subquery())  # type: ignore[arg-type]
+    waits = [(int(days), count) for days, count in run(
+        select(waited.c.days, func.count()).group_by(waited.c.days))]
+
+    # Answers, a statement per kind (each reads only its own columns): sums and counts per pair, then over the
+    # pairs, with how many pairs had any. The trend windows are ranges of answer times (UTC midnights), which
+    # compare on the stored values.
+    start, before = trend_windows(today)
+    answered_at, rating = col(OutcomeResponse.answered_at), col(OutcomeResponse.rating)
+    windows = (and_(answered_at >= _utc_midnight(start, 1), answered_at < _utc_midnight(today, 1)),
+               and_(answered_at >= _utc_midnight(before, 1), answered_at < _utc_midnight(start, 1)))
+
+    def per_pair(kind: str, **counts: Any) -> list[int]:
+        """Return each window's rating sum, ratings and pairs, then each of `counts`' sum and pairs with any."""
+        columns = [aggregate for index, window in enumerate(windows) for aggregate in (
+            func.sum(case((window, rating))).label(f"total{index}"),
+            func.count(case((window, rating))).label(f"count{index}"))]
+        columns += [func.count(case((condition, 1))).label(name) for name, condition in counts.items()]
+        pairs_ = select(*columns).where(answered_at.is_not(None), OutcomeResponse.kind == kind
+                                        ).group_by(OutcomeResponse.pair_id).subquery().c
+        totals = [total for index in (0, 1) for total in (
+            func.sum(pairs_[f"total{index}"]), func.sum(pairs_[f"count{index}"]),
+            func.count(case((pairs_[f"count{index}"] > 0, 1))))]
+        totals += [total for name in counts
+                   for total in (func.sum(pairs_[name]), func.count(case((pairs_[name] > 0, 1))))]
+        return [int(value or 0) for value in run(select(*totals)).one()]
+
+    def ratings_of(kind: str, totals: list[int]) -> list[RatingTotals]:
+        return [RatingTotals(kind, index, *totals[3 * index:3 * index + 3])
+                for index in (0, 1) if totals[3 * index + 1]]
+
+    meeting_as_agreed = col(OutcomeResponse.meeting_as_agreed)
+    fit = per_pair(OutcomeKind.FIT, rated=rating.is_not(None), low=rating <= LOW_FIT)
+    pulse = per_pair(OutcomeKind.PULSE, said=meeting_as_agreed.in_(MEETING_ORDER),
+                     **{f"said_{value}": meeting_as_agreed == value for value in MEETING_ORDER})
+    meeting = {str(value): count for value, count in zip(MEETING_ORDER, pulse[8::2], strict=True) if count}
+    valued = and_(rating.is_not(None), rating != 0)
+    closings, value_total, value_count, again_yes, again_answered = (int(value or 0) for value in run(select(
+        func.count(col(OutcomeResponse.pair_id).distinct()), func.sum(case((valued, rating))),
+        func.count(case((valued, 1))), func.count(case((col(OutcomeResponse.take_part_again).is_(True), 1))),
+        func.count(OutcomeResponse.take_part_again),
+    ).where(answered_at.is_not(None), OutcomeResponse.kind == OutcomeKind.CLOSING)).one())
+
+    ended = select(Pair.closure_reason.label("reason"),  # type: ignore[attr-defined]
+                   case((or_(col(Pair.ended_at).is_(None), _utc_date(Pair.ended_at) >= Pair.ends_on), 1), else_=0)
+                   .label("on_time")).where(Pair.status == PairStatus.ENDED).subquery()
+    endings = [(reason, bool(on_time), count) for reason, on_time, count in run(
+        select(ended.c.reason, ended.c.on_time, func.count()).group_by(ended.c.reason, ended.c.on_time))]
+
+    return OutcomeTotals(
+        pairs=pairs, attainments=attainments, regularity=regularity, waits=waits,
+        ratings=ratings_of(OutcomeKind.FIT, fit) + ratings_of(OutcomeKind.PULSE, pulse),
+        fit_pairs=fit[7], low_fit_pairs=fit[9], meeting=meeting, meeting_pairs=pulse[7], closings=closings,
+        closing_value_total=value_total, closing_values=value_count, again_yes=again_yes,
+        again_answered=again_answered, endings=endings, topics=topics)
+
+
 def _stream(run: Any, statement: Any) -> Iterator[Any]:
     for batch in run(statement.execution_options(yield_per=2_000)).partitions():
         yield from batch
@@ -123,6 +228,29 @@ def _utc_date_sqlite(element: _utc_date, compiler: Any, **kw: Any) -> str:
 @compiles(_utc_date, "postgresql")
 def _utc_date_postgresql(element: _utc_date, compiler: Any, **kw: Any) -> str:
     return f"date(timezone('UTC', {compiler.process(element.clauses, **kw)}))"  # whatever the session's zone
+
+
+class _days_between(FunctionElement[int]):  # noqa: N801  (reads as the SQL it compiles to)
+    """Whole days from the second date to the first: two stored dates or `_utc_date`s."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_days_between)
+def _days_between_sqlite(element: _days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"  # dates stored as ISO text
+
+
+@compiles(_days_between, "postgresql")
+def _days_between_postgresql(element: _days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({later} - {earlier})"  # date minus date is a number of days
+
+
+def _utc_midnight(day: date, days_after: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days_after), time(), UTC)
 
 
 def _as_date(value: str | date) -> date:

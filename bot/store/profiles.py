@@ -6,10 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import delete, exists, func
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, or_, select
 
 from bot.domain.matching import Role
 from bot.domain.models import (
@@ -26,6 +28,7 @@ from bot.domain.models import (
     Topic,
 )
 from bot.domain.offers import NEXT_OFFER_WINDOW_DAYS, OfferStep, OpenRequest, WaitingOffer, request_key
+from bot.domain.outcomes import pair_topic
 
 OFFERED = "offered"
 WANTED = "wanted"
@@ -99,6 +102,23 @@ def profile_topics(*, session: Session) -> dict[tuple[str, str], tuple[str, ...]
     for person_id, kind, name in session.exec(query):
         found[(person_id, kind)].append(name)
     return {key: tuple(names) for key, names in found.items()}
+
+
+def pair_topics(*, session: Session) -> dict[int, str]:
+    """Return each pair's topic (`bot.domain.outcomes.pair_topic`) where its members' profiles have topics."""
+    query = (select(Pair.id, ProfileTopic.kind, Topic.name)
+             .join(ProfileTopic, or_(and_(col(ProfileTopic.person_id) == Pair.mentor_id, ProfileTopic.kind == OFFERED),
+                                     and_(col(ProfileTopic.person_id) == Pair.mentee_id, ProfileTopic.kind == WANTED)))
+             .join(Topic, col(Topic.id) == ProfileTopic.topic_id).order_by(Pair.id, Topic.key))
+    found: dict[int, str] = {}
+    for pair_id, rows in groupby(session.exec(query), key=itemgetter(0)):
+        offers: list[str] = []
+        wants: list[str] = []
+        for _, kind, name in rows:
+            (offers if kind == OFFERED else wants).append(name)
+        if topic := pair_topic(offers, wants):
+            found[pair_id] = topic
+    return found
 
 
 @dataclass

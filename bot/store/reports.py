@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.figures import RATING_WINDOW_DAYS, ProgramInputs, RatedCheckin, tally_pairs
+from bot.domain.figures import RATING_WINDOW_DAYS, PairRecord, ProgramInputs, RatedCheckin, tally_pairs
 from bot.domain.models import CheckIn, Goal, GoalStatus, HelpRequest, MemberState, Pair, Person
 from bot.store.outcomes import poor_fit_pairs
 from bot.store.profiles import profile_topics
@@ -16,34 +17,48 @@ from bot.store.profiles import profile_topics
 def load_program_inputs(*, session: Session, today: date, names: bool = False) -> ProgramInputs:
     """Return every pair with its tallies and the recent ratings (no text) in a fixed number of statements.
 
+    Pairs come as `PairRecord`s of the columns the figures read, never ORM objects; the grouped rows stream
+    into the tallies, which are made first so that the pairs reuse the memory their making needed. Equal
+    values are held once (a program's pairs share a few phases and many dates).
+
     Args:
         names: also read people's display names and profile topics (the export shows them).
     """
-    pairs = tuple(session.exec(select(Pair).order_by(Pair.id)))
-    checkins = session.exec(
+    run = session.connection().execute
+    shared: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
+    checkins = ((pair_id, count, rating_sum, once(last_met)) for pair_id, count, rating_sum, last_met in run(
         select(CheckIn.pair_id, func.count(), func.sum(CheckIn.rating), func.max(CheckIn.met_on))
-        .group_by(CheckIn.pair_id)
-    ).all()
-    helps = session.exec(
-        select(HelpRequest.pair_id, func.count(), func.max(HelpRequest.created_at)).group_by(HelpRequest.pair_id)
-    ).all()
-    goals = session.exec(select(Goal.pair_id, Goal.status, Goal.achieved_on)).all()
+        .group_by(CheckIn.pair_id)))
+    helps = run(select(HelpRequest.pair_id, func.count(), func.max(HelpRequest.created_at))
+                .group_by(HelpRequest.pair_id))
     paused = frozenset(session.exec(
         select(MemberState.pair_id).where(col(MemberState.prompts_paused_at).is_not(None))
     ).all())
+    tallies = tally_pairs(checkins, helps, run(select(Goal.pair_id, Goal.status)), paused,  # type: ignore[arg-type]
+                          poor_fit_pairs(session=session))
+    pairs = tuple(
+        PairRecord(pair_id, mentor_id, mentee_id, once(phase), once(status), once(started_on), once(ends_on),
+                   cadence_days, once(closure_reason))
+        for pair_id, mentor_id, mentee_id, phase, status, started_on, ends_on, cadence_days, closure_reason in run(
+            select(Pair.id, Pair.mentor_id, Pair.mentee_id, Pair.phase, Pair.status, Pair.started_on, Pair.ends_on,
+                   Pair.cadence_days, Pair.closure_reason).order_by(Pair.id)))  # type: ignore[arg-type]
+    achieved = tuple(once(achieved_on or today) for (achieved_on,) in run(
+        select(Goal.achieved_on).where(Goal.status == GoalStatus.ACHIEVED)))
     since = today - timedelta(days=RATING_WINDOW_DAYS)
     recent = tuple(
-        RatedCheckin(pair_id, met_on, rating)
-        for pair_id, met_on, rating in session.exec(
-            select(CheckIn.pair_id, CheckIn.met_on, CheckIn.rating).where(CheckIn.met_on >= since)
-        ).all()
+        RatedCheckin(pair_id, once(met_on), rating)
+        for pair_id, met_on, rating in run(
+            select(CheckIn.pair_id, CheckIn.met_on, CheckIn.rating).where(CheckIn.met_on >= since))
     )
     return ProgramInputs(
         pairs=pairs,
-        tallies=tally_pairs(list(checkins), list(helps), [(p, s) for p, s, _ in goals], paused,
-                            poor_fit_pairs(session=session)),  # type: ignore[arg-type]
+        tallies=tallies,
         recent_checkins=recent,
-        goals_achieved_on=tuple(d or today for _, s, d in goals if s == GoalStatus.ACHIEVED),
+        goals_achieved_on=achieved,
         names=dict(session.exec(select(Person.slack_user_id, Person.display_name)).all()) if names else {},
         topics=profile_topics(session=session) if names else {},
     )
