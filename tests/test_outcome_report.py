@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.blocks.report import build_outcome_report, outcome_lines
 from bot.domain.models import GoalAttainment, OutcomeResponse, PairStatus, Profile, ProfileTopic, Topic
-from bot.domain.outcomes import AnswerRow, AttainmentRow, OutcomeInputs, PairRow, export_outcome_columns, outcome_report
+from bot.domain.outcomes import AnswerRow, OutcomeInputs, PairRow, export_outcome_columns, outcome_report
 from tests.conftest import COORDINATOR, MENTEE
 from tests.factories import make_checkin, make_goal, make_pair, make_person
 
@@ -28,7 +28,7 @@ def pairs(n: int, **overrides) -> list[PairRow]:
 
 def test_goal_attainment_counts_each_verdict():
     report = outcome_report(OutcomeInputs(pairs=pairs(3), attainments=[
-        AttainmentRow(1, "met"), AttainmentRow(1, "partly"), AttainmentRow(2, "met"), AttainmentRow(3, "not_met")]),
+        (1, "met"), (1, "partly"), (2, "met"), (3, "not_met")]),
         TODAY)
     assert report.attainment.counts == {"met": 2, "partly": 1, "not_met": 1}
     assert report.attainment.percent("met") == 50
@@ -42,7 +42,7 @@ def test_every_figure_from_fewer_than_three_pairs_is_a_dash(answering_pairs):
         + [PairRow(i, PairStatus.ACTIVE, 14, TODAY, date(2026, 1, 1)) for i in range(3, 10)],
         meetings=[(i, TODAY - timedelta(days=d)) for i in ids for d in (30, 15, 1)],
         answers=[AnswerRow(i, kind, TODAY, 2, "no", True) for i in ids for kind in ("fit", "pulse", "closing")],
-        attainments=[AttainmentRow(i, "met") for i in ids],
+        attainments=[(i, "met") for i in ids],
         topics={i: "Leadership" for i in ids}), TODAY)
     lines = outcome_lines(report)
     assert all("—" in line for line in lines), lines
@@ -83,7 +83,7 @@ def test_endings_split_reached_end_date_from_early_and_why_and_time_to_first_mee
 
 
 def test_attainment_by_topic_when_the_program_has_topics():
-    verdicts = [AttainmentRow(i, "met") for i in (1, 2, 3)] + [AttainmentRow(4, "not_met")]
+    verdicts = [(i, "met") for i in (1, 2, 3)] + [(4, "not_met")]
     report = outcome_report(OutcomeInputs(pairs=pairs(4), attainments=verdicts,
                                           topics={1: "Design", 2: "Design", 3: "Design", 4: "Sales"}), TODAY)
     assert report.by_topic["Design"].counts == {"met": 3}
@@ -95,7 +95,7 @@ def test_the_export_columns_average_both_members_and_never_say_who():
     columns = export_outcome_columns(
         [AnswerRow(1, "fit", TODAY, 2), AnswerRow(1, "fit", TODAY, 5), AnswerRow(1, "pulse", TODAY, 4, "yes"),
          AnswerRow(1, "closing", TODAY, 3, None, True), AnswerRow(1, "closing", TODAY, 5, None, False)],
-        [AttainmentRow(1, "met"), AttainmentRow(1, "partly")])
+        [(1, "met"), (1, "partly")])
     assert columns[1] == {"fit_rating": "3.5", "pulse_growth": "4.0", "pulses_meeting_as_agreed": "yes:1",
                           "closing_value": "4.0", "take_part_again": "1/2", "goals_met": "1", "goals_partly": "1",
                           "goals_not_met": "0"}

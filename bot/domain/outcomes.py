@@ -43,19 +43,13 @@ class AnswerRow:
     take_part_again: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AttainmentRow:
-    pair_id: int
-    attainment: str
-
-
 @dataclass(frozen=True)
 class OutcomeInputs:
     pairs: Sequence[PairRow]
     # (pair id, meeting date) of every check-in, ordered by pair, then date.
     meetings: Iterable[tuple[int, date]] = ()
     answers: Iterable[AnswerRow] = ()  # read once by the report: may be a stream
-    attainments: Sequence[AttainmentRow] = ()
+    attainments: Sequence[tuple[int, str]] = ()  # (pair id, verdict) of every goal judged in a closing survey
     topics: Mapping[int, str] | None = None  # pair id → its topic, when the program has topics
 
 
@@ -240,7 +234,7 @@ def totals_of(inputs: OutcomeInputs, today: date) -> OutcomeTotals:
     endings: Counter[tuple[str | None, bool]] = Counter(
         (p.closure_reason, p.ended_on is None or p.ended_on >= p.ends_on)
         for p in inputs.pairs if p.status == PairStatus.ENDED)
-    verdicts = Counter((a.pair_id, a.attainment) for a in inputs.attainments)
+    verdicts = Counter(inputs.attainments)
     return OutcomeTotals(
         pairs=len(inputs.pairs),
         attainments=[(pair_id, verdict, count) for (pair_id, verdict), count in verdicts.items()],
@@ -359,7 +353,7 @@ def _average(values: list[int]) -> str:
     return f"{sum(values) / len(values):.1f}" if values else ""
 
 
-def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[AttainmentRow]
+def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[tuple[int, str]]
                            ) -> dict[int, dict[str, str]]:
     """Return each pair's outcome columns: ratings averaged over both members, so that no column says which
     member answered what; never free text."""
@@ -374,8 +368,8 @@ def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[A
             meeting[answer.pair_id][answer.meeting_as_agreed] += 1
         if answer.take_part_again is not None:
             again[answer.pair_id].append(answer.take_part_again)
-    for row in attainments:
-        verdicts[row.pair_id][row.attainment] += 1
+    for pair_id, verdict in attainments:
+        verdicts[pair_id][verdict] += 1
     columns: dict[int, dict[str, str]] = {}
     for pair_id in {a.pair_id for a in answers} | set(verdicts):
         said = meeting.get(pair_id, Counter())

@@ -16,7 +16,6 @@ from bot.domain.outcomes import (
     LOW_FIT,
     MEETING_ORDER,
     AnswerRow,
-    AttainmentRow,
     OutcomeInputs,
     OutcomeTotals,
     PairRow,
@@ -91,7 +90,7 @@ def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = 
                    OutcomeResponse.pair_id, OutcomeResponse.kind, _utc_date(OutcomeResponse.answered_at),
                    OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again)
                    .where(col(OutcomeResponse.answered_at).is_not(None))))
-    attainments = [AttainmentRow(pid, attainment) for pid, attainment in run(
+    attainments = [(pid, attainment) for pid, attainment in run(
         select(OutcomeResponse.pair_id, GoalAttainment.attainment)
         .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
     return OutcomeInputs(pairs=pairs, meetings=((pid, _as_date(met)) for pid, met in _raw_stream(session, meetings)),
