@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from bot.chart import draw_chart
+from bot.domain.chart import ChartData
 from bot.domain.models import (
     CheckIn,
     ClosureReason,
@@ -36,7 +38,6 @@ from bot.domain.policy import (
     is_within_working_hours,
     next_working_day,
 )
-from bot.services.outcomes import draw_in_child
 from tests.conftest import COORDINATOR
 from tests.factories import make_agreement, make_goal, make_pair, make_person
 
@@ -144,13 +145,14 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
                     pair.phase, pair.winding_up_at = Phase.WINDING_UP, now
             session.commit()
 
-    # The 26 summary charts are drawn as the bot draws them, each in a child process (seconds on a busy
-    # machine); their drawing time is kept apart from the sweeps' own.
+    # The 26 summary charts are drawn by the bot's drawing code, in this process: the bot's child process
+    # (`python -m bot.chart`, tested in test_summary_chart.py) would import matplotlib afresh for each, seconds
+    # apiece on a busy machine. Their drawing time is kept apart from the sweeps' own.
     drawing = [0.0]
 
-    def draw(data):
+    def draw(data: ChartData) -> bytes:
         begun = time.perf_counter()
-        png = draw_in_child(data)
+        png = draw_chart(data)
         drawing[0] += time.perf_counter() - begun
         return png
 
@@ -289,6 +291,7 @@ def test_twenty_pairs_over_twenty_six_weeks(runtime, engine, fake_slack):
     assert all(r.sent_at.weekday() == 0 and r.sent_at.hour == 9 for r in summaries)
     assert len(fake_slack.posted("CSUMMARY1")) == WEEKS
     assert [f["channel"] for f in fake_slack.shared_files] == ["CSUMMARY1"] * WEEKS  # one chart each
+    assert all(f["data"].startswith(b"\x89PNG") for f in fake_slack.shared_files)
 
     # The mentee who stops answering: at most three prompts, one "prompts paused" message, then no more prompts.
     [quiet_pair] = [pid for pid, plan in by_id.items() if plan.behaviour == "stops_answering"]
