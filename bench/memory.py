@@ -4,7 +4,8 @@ Usage: python bench/memory.py [--pairs 100000] [--seconds 100]
 Builds the program in SQLite as of Monday 2026-03-09 10:00 UTC (bench/dataset.py), starts `mentorbot run`
 against a fake Slack with a one-minute sweep and its clock moved to that Monday morning (it keeps ticking:
 at the real time, a weekend or a night would leave nothing due), samples VmRSS every half second and prints
-the idle and peak figures, and the Slack calls the first sweep made.
+the figures when it first answers /healthz and at its peak, and the Slack calls the sweeps made. The first
+sweep begins as the bot starts, so the first figure may include the start of that sweep.
 """
 
 from __future__ import annotations

@@ -64,9 +64,10 @@ def cmd_run(_args: argparse.Namespace) -> int:
     from scheduler import build_scheduler
 
     clock = build_scheduler(runtime.services, settings)
-    clock.start()
-    logger.info("scheduler started: nudge sweep every %s minute(s)", settings.sweep_minutes)
     try:
+        # The first sweep begins at once, so a SIGTERM from here on may land during it.
+        clock.start()
+        logger.info("scheduler started: nudge sweep now and every %s minute(s)", settings.sweep_minutes)
         if settings.socket_mode:
             from bot.socket_mode import AppTokenRefused, SocketModeUnavailable
 
@@ -88,7 +89,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     finally:
         # Finish the nudge in flight (its ledger row must say sent), skip the rest of the sweep, then exit.
         runtime.services.sweep.stopping.set()
-        clock.shutdown(wait=True)
+        if clock.running:
+            clock.shutdown(wait=True)
         # Replies already accepted (the user saw Slack acknowledge) are still sent.
         runtime.after_ack.shutdown()
         logger.info("stopped")

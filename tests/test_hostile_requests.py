@@ -104,12 +104,21 @@ def start_bot(directory: Path, fake: FakeSlack, database_url: str) -> Bot:
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return Bot(process, port, log)
+                pass
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("mentorbot run did not start: " + log.read_text())
             time.sleep(0.1)
+            continue
+        # The scheduler's first sweep runs at start: once APScheduler logs it done, the log lines that follow
+        # are the test's requests' alone.
+        if "executed successfully" in log.read_text():
+            return Bot(process, port, log)
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the first sweep of mentorbot run did not finish: " + log.read_text())
+        time.sleep(0.1)
 
 
 def stop_bot(bot: Bot) -> None:

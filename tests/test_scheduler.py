@@ -27,6 +27,20 @@ def test_the_sweep_job_is_registered_once_with_safe_options(runtime, settings):
     assert str(scheduler.timezone) == "UTC"
 
 
+def test_the_first_sweep_is_at_start_and_the_next_one_interval_later(runtime, settings):
+    started = datetime(2026, 1, 27, 10, 3, tzinfo=UTC)
+    with time_machine.travel(started, tick=False):
+        scheduler = build_scheduler(runtime.services, settings)
+        scheduler.start(paused=True)
+        try:
+            job = scheduler.get_job(SWEEP_JOB_ID)
+            assert job.next_run_time == started
+            interval = timedelta(minutes=settings.sweep_minutes)
+            assert job.trigger.get_next_fire_time(started, started) == started + interval
+        finally:
+            scheduler.shutdown(wait=False)
+
+
 def test_the_interval_follows_the_setting(runtime, fake_slack, database_url):
     scheduler = build_scheduler(runtime.services, make_settings(fake_slack, database_url, sweep_minutes=15))
     assert scheduler.get_job(SWEEP_JOB_ID).trigger.interval == timedelta(minutes=15)

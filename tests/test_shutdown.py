@@ -21,7 +21,7 @@ from tests.test_crash_and_instances import program as program  # noqa: PLC0414  
 SLOW_POST = 1.5  # seconds the fake Slack takes per message, so SIGTERM lands while one is in flight
 
 # `mentorbot run` reads the real clock; this starts the real CLI with the clock moved to NOW (and ticking),
-# so the program's nudges are due when its scheduler makes the first sweep, one interval (a minute) later.
+# so the program's nudges are due when its scheduler makes the first sweep, at start.
 RUN_AT_NOW = (
     "import sys, time_machine; time_machine.travel(sys.argv[1], tick=True).start(); "
     "from bot.cli import main; raise SystemExit(main(['run']))"
@@ -33,7 +33,7 @@ def ledger(engine) -> list[Nudge]:  # type: ignore[no-untyped-def]
         return list(session.exec(select(Nudge)))
 
 
-def wait_for_first_post(fake: FakeSlack, process: subprocess.Popen[str], timeout: float = 90) -> None:
+def wait_for_first_post(fake: FakeSlack, process: subprocess.Popen[str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not fake.calls_to("chat.postMessage"):
         assert process.poll() is None, process.communicate()
@@ -54,8 +54,8 @@ def test_sigterm_to_mentorbot_run_finishes_the_nudge_in_flight_and_exits_0(
     program, engine, fake_slack, database_url, tmp_path: Path
 ):
     fake_slack.delays["chat.postMessage"] = SLOW_POST
-    env = mentorbot_env(fake_slack, database_url, PORT=str(_free_port()), MENTORBOT_SUMMARY_CHANNEL="CSUMMARY1",
-                        MENTORBOT_SWEEP_MINUTES="1")
+    # The default interval (5 minutes) is far longer than the test: the sweep that posts is the one at start.
+    env = mentorbot_env(fake_slack, database_url, PORT=str(_free_port()), MENTORBOT_SUMMARY_CHANNEL="CSUMMARY1")
     process = subprocess.Popen([sys.executable, "-c", RUN_AT_NOW, NOW.isoformat()], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
