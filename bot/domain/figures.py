@@ -8,10 +8,10 @@ functions, so they cannot disagree. Figures only: no text of any check-in, note 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.domain.health import Health, PairSignals, PairTiming, average_or_none, days_silent, health_of
@@ -20,12 +20,18 @@ from bot.domain.models import GoalStatus, PairStatus, Phase
 # Ratings and check-ins are counted over the last four weeks, today included.
 RATING_WINDOW_DAYS = 28
 ENDINGS_WINDOW_DAYS = 30
+# The most pairs the figures name in a list (at risk, ending soon): the summary and the Home list no more, and
+# a program's pairs at risk may be most of its pairs.
+NAMED_AT_MOST = 30
 
 EXPORT_COLUMNS = (
     "pair_id", "mentor_id", "mentor_name", "mentee_id", "mentee_name", "phase", "status", "started_on",
     "ends_on", "cadence_days", "checkins", "last_checkin_on", "average_rating", "goals_set", "goals_achieved",
     "help_requests", "closure_reason", "health", "mentor_topics_offered", "mentee_topics_wanted",
 )
+
+
+T = TypeVar("T")
 
 
 class ProgramPair(PairTiming, Protocol):
@@ -85,7 +91,7 @@ NO_TALLY = PairTally()
 class ProgramInputs:
     """What every program figure is computed from (loaded by `bot.store.reports.load_program_inputs`)."""
 
-    pairs: Sequence[ProgramPair]
+    pairs: Iterable[ProgramPair]  # possibly a stream, read once, in id order
     tallies: dict[int, PairTally] = field(default_factory=dict)
     recent_checkins: tuple[RatedCheckin, ...] = ()  # at least those met in the last RATING_WINDOW_DAYS
     goals_achieved_on: tuple[date, ...] = ()
@@ -95,7 +101,7 @@ class ProgramInputs:
     topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)  # one per pair at risk, which may be most of a program
+@dataclass(frozen=True, slots=True)
 class AtRiskPair:
     pair: ProgramPair
     days_silent: int
@@ -117,8 +123,10 @@ class ProgramFigures:
     average_rating: float | None  # over the same window; None for too few pairs
     goals_achieved: int
     goals_achieved_this_week: int
-    at_risk: tuple[AtRiskPair, ...]
-    endings: tuple[ProgramPair, ...]
+    at_risk: tuple[AtRiskPair, ...]  # the first NAMED_AT_MOST, most silent first
+    at_risk_count: int
+    endings: tuple[ProgramPair, ...]  # the first NAMED_AT_MOST, soonest first
+    endings_count: int
 
 
 def program_today(now: datetime, zone: ZoneInfo) -> date:
@@ -146,32 +154,40 @@ def signals_of(tally: PairTally, zone: ZoneInfo) -> PairSignals:
 
 
 def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> ProgramFigures:
-    """Return the program figures as of `today`; "this week" is the 7 days up to and including today."""
+    """Return the program figures as of `today`; "this week" is the 7 days up to and including today.
+
+    One pass over `inputs.pairs`, which may be a stream read once: what it keeps of the pairs is their counts
+    and the ones it names (`NAMED_AT_MOST` of those at risk and of those ending soon), since at risk may be
+    most of a program.
+    """
     week_start = today - timedelta(days=6)
     last_week_start = week_start - timedelta(days=7)
-    live = [p for p in inputs.pairs if p.status != PairStatus.ENDED]
+    horizon = today + timedelta(days=ENDINGS_WINDOW_DAYS)
+    by_status: Counter[str] = Counter()
     by_phase = {phase.value: 0 for phase in Phase if phase != Phase.ENDED}
-    for pair in live:
+    at_risk = _Named[AtRiskPair](lambda a: (-a.days_silent, a.pair.id or 0))
+    endings = _Named[ProgramPair](lambda p: (p.ends_on, p.id or 0))
+    for pair in inputs.pairs:
+        by_status[pair.status] += 1
+        if pair.status == PairStatus.ENDED:
+            continue
         by_phase[pair.phase] = by_phase.get(pair.phase, 0) + 1
+        signals = signals_of(inputs.tallies.get(pair.id or 0, NO_TALLY), zone)
+        if health_of(pair, signals, today) == Health.AT_RISK:
+            at_risk.add(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
+                                   signals.prompts_paused, signals.poor_fit))
+        if today <= pair.ends_on <= horizon:
+            endings.add(pair)
     this_week = sum(1 for c in inputs.recent_checkins if week_start <= c.met_on <= today)
     last_week = sum(1 for c in inputs.recent_checkins if last_week_start <= c.met_on < week_start)
     rating_since = today - timedelta(days=RATING_WINDOW_DAYS - 1)
     rated = [c for c in inputs.recent_checkins if rating_since <= c.met_on <= today]
     average = average_or_none([c.rating for c in rated], group_size=len({c.pair_id for c in rated}))
-    at_risk = []
-    for pair in live:
-        signals = signals_of(inputs.tallies.get(pair.id or 0, NO_TALLY), zone)
-        if health_of(pair, signals, today) == Health.AT_RISK:
-            at_risk.append(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
-                                      signals.prompts_paused, signals.poor_fit))
-    at_risk.sort(key=lambda a: (-a.days_silent, a.pair.id or 0))
-    horizon = today + timedelta(days=ENDINGS_WINDOW_DAYS)
-    endings = sorted((p for p in live if today <= p.ends_on <= horizon), key=lambda p: (p.ends_on, p.id or 0))
     return ProgramFigures(
         today=today,
-        active=sum(1 for p in inputs.pairs if p.status == PairStatus.ACTIVE),
-        paused=sum(1 for p in inputs.pairs if p.status == PairStatus.PAUSED),
-        ended=sum(1 for p in inputs.pairs if p.status == PairStatus.ENDED),
+        active=by_status[PairStatus.ACTIVE],
+        paused=by_status[PairStatus.PAUSED],
+        ended=by_status[PairStatus.ENDED],
         by_phase=by_phase,
         checkins_this_week=this_week,
         checkins_last_week=last_week,
@@ -179,9 +195,29 @@ def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> Progr
         average_rating=average,
         goals_achieved=len(inputs.goals_achieved_on),
         goals_achieved_this_week=sum(1 for d in inputs.goals_achieved_on if week_start <= d <= today),
-        at_risk=tuple(at_risk),
-        endings=tuple(endings),
+        at_risk=tuple(at_risk.first()),
+        at_risk_count=at_risk.count,
+        endings=tuple(endings.first()),
+        endings_count=endings.count,
     )
+
+
+class _Named(Generic[T]):
+    """Counts what it is given and keeps the first `NAMED_AT_MOST` of it in `key` order (keys are unique)."""
+
+    def __init__(self, key: Callable[[T], tuple[Any, int]]) -> None:
+        self.key = key
+        self.count = 0
+        self._kept: list[T] = []
+
+    def add(self, item: T) -> None:
+        self.count += 1
+        self._kept.append(item)
+        if len(self._kept) == 4 * NAMED_AT_MOST:
+            self._kept = self.first()
+
+    def first(self) -> list[T]:
+        return sorted(self._kept, key=self.key)[:NAMED_AT_MOST]
 
 
 def _safe_cell(value: str) -> str:

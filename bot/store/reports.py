@@ -17,9 +17,10 @@ from bot.store.profiles import profile_topics
 def load_program_inputs(*, session: Session, today: date, names: bool = False) -> ProgramInputs:
     """Return every pair with its tallies and the recent ratings (no text) in a fixed number of statements.
 
-    Pairs come as `PairRecord`s of the columns the figures read, never ORM objects; the grouped rows stream
-    into the tallies, which are made first so that the pairs reuse the memory their making needed. Equal
-    values are held once (a program's pairs share a few phases and many dates).
+    The pairs stream from `session` in id order, as `PairRecord`s of the columns the figures read (never ORM
+    objects): read them once, before the session closes. A program's figures keep few of them, and an ORM
+    object or a list of every pair would cost many times that. The grouped rows stream into the tallies.
+    Equal values are held once (a program's pairs share a few phases and many dates).
 
     Args:
         names: also read people's display names and profile topics (the export shows them).
@@ -40,7 +41,7 @@ def load_program_inputs(*, session: Session, today: date, names: bool = False) -
     ).all())
     tallies = tally_pairs(checkins, helps, run(select(Goal.pair_id, Goal.status)), paused,  # type: ignore[arg-type]
                           poor_fit_pairs(session=session))
-    pairs = tuple(
+    pairs = (
         PairRecord(pair_id, mentor_id, mentee_id, once(phase), once(status), once(started_on), once(ends_on),
                    cadence_days, once(closure_reason))
         for pair_id, mentor_id, mentee_id, phase, status, started_on, ends_on, cadence_days, closure_reason in run(
