@@ -8,7 +8,7 @@ functions, so they cannot disagree. Figures only: no text of any check-in, note 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -32,6 +32,14 @@ EXPORT_COLUMNS = (
 
 
 T = TypeVar("T")
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+P = TypeVar("P", bound=_HasId)
 
 
 class ProgramPair(PairTiming, Protocol):
@@ -91,14 +99,23 @@ NO_TALLY = PairTally()
 class ProgramInputs:
     """What every program figure is computed from (loaded by `bot.store.reports.load_program_inputs`)."""
 
-    pairs: Iterable[ProgramPair]  # possibly a stream, read once, in id order
-    tallies: dict[int, PairTally] = field(default_factory=dict)
+    pairs: Iterable[ProgramPair] = ()
+    tallies: dict[int, PairTally] = field(default_factory=dict)  # by pair id, for `pairs`
+    # Or each pair with its tally, as the store streams them (read once, in id order): a program's figures
+    # need not hold its pairs nor their tallies.
+    tallied: Iterable[tuple[ProgramPair, PairTally]] | None = None
     recent_checkins: tuple[RatedCheckin, ...] = ()  # at least those met in the last RATING_WINDOW_DAYS
     goals_achieved_on: tuple[date, ...] = ()
     names: dict[str, str] = field(default_factory=dict)  # display names, for the export
     # (person, "offered" | "wanted") -> topic names, for the export: a profile's topics, never its strengths or
     # questions
     topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+    def each_pair(self) -> Iterable[tuple[ProgramPair, PairTally]]:
+        """Each pair with its tally, read once."""
+        if self.tallied is not None:
+            return self.tallied
+        return ((pair, self.tallies.get(pair.id or 0, NO_TALLY)) for pair in self.pairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +173,7 @@ def signals_of(tally: PairTally, zone: ZoneInfo) -> PairSignals:
 def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> ProgramFigures:
     """Return the program figures as of `today`; "this week" is the 7 days up to and including today.
 
-    One pass over `inputs.pairs`, which may be a stream read once: what it keeps of the pairs is their counts
+    One pass over the pairs, which may be a stream read once: what it keeps of the pairs is their counts
     and the ones it names (`NAMED_AT_MOST` of those at risk and of those ending soon), since at risk may be
     most of a program.
     """
@@ -167,12 +184,12 @@ def program_figures(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> Progr
     by_phase = {phase.value: 0 for phase in Phase if phase != Phase.ENDED}
     at_risk = _Named[AtRiskPair](lambda a: (-a.days_silent, a.pair.id or 0))
     endings = _Named[ProgramPair](lambda p: (p.ends_on, p.id or 0))
-    for pair in inputs.pairs:
+    for pair, tally in inputs.each_pair():
         by_status[pair.status] += 1
         if pair.status == PairStatus.ENDED:
             continue
         by_phase[pair.phase] = by_phase.get(pair.phase, 0) + 1
-        signals = signals_of(inputs.tallies.get(pair.id or 0, NO_TALLY), zone)
+        signals = signals_of(tally, zone)
         if health_of(pair, signals, today) == Health.AT_RISK:
             at_risk.add(AtRiskPair(pair, days_silent(pair, signals.last_met_on, today), signals.help_requested,
                                    signals.prompts_paused, signals.poor_fit))
@@ -228,9 +245,8 @@ def _safe_cell(value: str) -> str:
 def export_rows(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> list[dict[str, str]]:
     """Return one row per pair, oldest first, in EXPORT_COLUMNS order."""
     rows = []
-    for pair in sorted(inputs.pairs, key=lambda p: p.id or 0):
+    for pair, tally in sorted(inputs.each_pair(), key=lambda item: item[0].id or 0):
         pair_id = pair.id or 0
-        tally = inputs.tallies.get(pair_id, NO_TALLY)
         average = f"{tally.rating_sum / tally.checkins:.1f}" if tally.checkins else ""
         rows.append({
             "pair_id": str(pair_id),
@@ -257,6 +273,54 @@ def export_rows(inputs: ProgramInputs, today: date, zone: ZoneInfo) -> list[dict
     return rows
 
 
+def tallied_pairs(
+    pairs: Iterable[P],
+    checkins: Iterable[tuple[int, int, int | None, date]],
+    helps: Iterable[tuple[int, int, datetime]],
+    goals: Iterable[tuple[int, str]],
+    paused: frozenset[int],
+    poor_fit: frozenset[int] = frozenset(),
+) -> Iterator[tuple[P, PairTally]]:
+    """Yield each of `pairs` with its tally, from grouped rows: (pair, count, rating sum, last met), (pair,
+    count, last asked), (pair, goal status) per goal; the pairs whose prompts are paused and those whose fit
+    was rated low.
+
+    `pairs` and the rows come in ascending pair id, and are read once, side by side: nothing is kept of a
+    pair once the next one is reached."""
+    met, asked, goal_rows = _Rows(checkins), _Rows(helps), _Rows(goals)
+    for pair in pairs:
+        pair_id = pair.id or 0
+        checkins_, rating_sum, last_met_on = (met.take(pair_id) or [(0, 0, None)])[0]
+        help_requests, last_help_at = (asked.take(pair_id) or [(0, None)])[0]
+        statuses = [status for (status,) in goal_rows.take(pair_id)]
+        yield pair, PairTally(checkins_, int(rating_sum or 0), last_met_on, help_requests, last_help_at,
+                              len(statuses), statuses.count(GoalStatus.ACHIEVED), pair_id in paused,
+                              pair_id in poor_fit)
+
+
+class _Rows:
+    """Rows in ascending first column, taken a pair at a time (rows of pairs never asked for are passed)."""
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._rows = iter(rows)
+        self._next: tuple[Any, ...] | None = next(self._rows, None)
+
+    def take(self, pair_id: int) -> list[tuple[Any, ...]]:
+        """Return the rest of each row of `pair_id`."""
+        while self._next is not None and self._next[0] < pair_id:
+            self._next = next(self._rows, None)
+        taken = []
+        while self._next is not None and self._next[0] == pair_id:
+            taken.append(self._next[1:])
+            self._next = next(self._rows, None)
+        return taken
+
+
+@dataclass(frozen=True, slots=True)
+class _Id:
+    id: int
+
+
 def tally_pairs(
     checkins: Iterable[tuple[int, int, int | None, date]],
     helps: Iterable[tuple[int, int, datetime]],
@@ -264,21 +328,8 @@ def tally_pairs(
     paused: frozenset[int],
     poor_fit: frozenset[int] = frozenset(),
 ) -> dict[int, PairTally]:
-    """Return each pair's tally from grouped rows: (pair, count, rating sum, last met), (pair, count, last
-    asked), (pair, goal status) per goal, the pairs whose prompts are paused and those whose fit was rated low.
-
-    The rows may be streams, each read once."""
-    met = {pair_id: (count, int(rating_sum or 0), last_met) for pair_id, count, rating_sum, last_met in checkins}
-    asked = {pair_id: (count, last_at) for pair_id, count, last_at in helps}
-    goals_set: Counter[int] = Counter()
-    goals_done: Counter[int] = Counter()
-    for pair_id, status in goals:
-        goals_set[pair_id] += 1
-        goals_done[pair_id] += status == GoalStatus.ACHIEVED
-    tallies = {}
-    for pair_id in met.keys() | asked.keys() | goals_set.keys() | paused | poor_fit:
-        checkins_, rating_sum, last_met_on = met.get(pair_id, (0, 0, None))
-        help_requests, last_help_at = asked.get(pair_id, (0, None))
-        tallies[pair_id] = PairTally(checkins_, rating_sum, last_met_on, help_requests, last_help_at,
-                                     goals_set[pair_id], goals_done[pair_id], pair_id in paused, pair_id in poor_fit)
-    return tallies
+    """Return the tally of each pair that the rows (in any order; see `tallied_pairs`) name."""
+    met, asked, goal_rows = (sorted(rows, key=lambda row: row[0]) for rows in (checkins, helps, goals))
+    ids = sorted({row[0] for rows in (met, asked, goal_rows) for row in rows} | paused | poor_fit)
+    return {pair.id: tally for pair, tally in tallied_pairs(
+        (_Id(pair_id) for pair_id in ids), met, asked, goal_rows, paused, poor_fit)}
