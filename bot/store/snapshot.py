@@ -142,6 +142,7 @@ def _statements() -> _Statements:
 
 
 BATCH = 2_000
+KEY_BATCH = 10_000  # ledger keys looked up per statement (`claimed_keys`)
 # A delivery further than this from now is on nobody's local today, whatever their zone (DST included).
 NEAR_TODAY = timedelta(days=2)
 NO_KINDS: frozenset[str] = frozenset()
@@ -164,7 +165,7 @@ def read_program(
     The sweep decides each pair as it streams by and keeps none: holding them all costs memory in proportion
     to the program (bench/memory.py). Each pair carries its members' zones; the snapshot's `zones` holds the
     coordinators' and fills in, as the stream passes, with those of members the daily cap needs.
-    Seven statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
+    Six statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
     batches: ORM objects and row-by-row fetching would cost more than the SQL itself.
     """
     q = _statements()
@@ -277,21 +278,25 @@ def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
 
 
 def claimed_keys(keys: Sequence[str], *, session: Session) -> frozenset[str]:
-    """Return which of `keys` the ledger already holds, in one statement whatever their number.
+    """Return which of `keys` the ledger already holds, in one statement per KEY_BATCH keys.
 
     The keys go as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite. An IN
     list would hit PostgreSQL's 65,535-parameter limit at about 40,000 pairs (SQLite's is 32,766), and
     compiling a placeholder per key costs more than the lookup. SQLite probes them in the order given: in
     pair order (a sweep's candidates) it walks the key index a page after another, faster than in a set's
-    order (bench/README.md).
+    order (bench/README.md). In batches, because SQLite holds several copies of a JSON text while it reads
+    it, outside Python's accounting: a big program's keys at once would be the sweep's highest memory.
     """
-    if not keys:
-        return frozenset()
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
-        return frozenset(connection.execute(statement, {"keys": list(keys)}).scalars().all())
-    return frozenset(connection.execute(_statements().keys, {"keys": json.dumps(list(keys))}).scalars().all())
+    found: list[str] = []
+    for start in range(0, len(keys), KEY_BATCH):
+        batch = list(keys[start:start + KEY_BATCH])
+        if connection.dialect.name == "postgresql":
+            statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
+            found.extend(connection.execute(statement, {"keys": batch}).scalars())
+        else:
+            found.extend(connection.execute(_statements().keys, {"keys": json.dumps(batch)}).scalars())
+    return frozenset(found)
 
 
 def _aware(value: datetime | None) -> datetime | None:
