@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.health import Health, PairSignals, PairTiming, average_or_none, days_silent, health_of
 from bot.domain.models import GoalStatus, PairStatus, Phase
+from bot.domain.rows import RowsByKey
 
 # Ratings and check-ins are counted over the last four weeks, today included.
 RATING_WINDOW_DAYS = 28
@@ -287,7 +288,7 @@ def tallied_pairs(
 
     `pairs` and the rows come in ascending pair id, and are read once, side by side: nothing is kept of a
     pair once the next one is reached."""
-    met, asked, goal_rows = _Rows(checkins), _Rows(helps), _Rows(goals)
+    met, asked, goal_rows = RowsByKey(checkins), RowsByKey(helps), RowsByKey(goals)
     for pair in pairs:
         pair_id = pair.id or 0
         checkins_, rating_sum, last_met_on = (met.take(pair_id) or [(0, 0, None)])[0]
@@ -296,24 +297,6 @@ def tallied_pairs(
         yield pair, PairTally(checkins_, int(rating_sum or 0), last_met_on, help_requests, last_help_at,
                               len(statuses), statuses.count(GoalStatus.ACHIEVED), pair_id in paused,
                               pair_id in poor_fit)
-
-
-class _Rows:
-    """Rows in ascending first column, taken a pair at a time (rows of pairs never asked for are passed)."""
-
-    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        self._rows = iter(rows)
-        self._next: tuple[Any, ...] | None = next(self._rows, None)
-
-    def take(self, pair_id: int) -> list[tuple[Any, ...]]:
-        """Return the rest of each row of `pair_id`."""
-        while self._next is not None and self._next[0] < pair_id:
-            self._next = next(self._rows, None)
-        taken = []
-        while self._next is not None and self._next[0] == pair_id:
-            taken.append(self._next[1:])
-            self._next = next(self._rows, None)
-        return taken
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from bot.domain.policy import (
     PairFacts,
     ProgramState,
 )
+from bot.domain.rows import RowsByKey
 from bot.store.flags import QUIET
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
@@ -114,17 +115,19 @@ def _statements() -> _Statements:
         ),
         # Only goals a reminder could be about today: open, due within reach (others are read when a
         # message lists them). Most of a program's goals are far from due, or achieved.
-        goals=select(Goal.id, Goal.pair_id, Goal.text, Goal.due_on, Goal.status)
+        # Goals and member states in pair order, read alongside the pairs' stream.
+        goals=select(Goal.pair_id, Goal.id, Goal.text, Goal.due_on, Goal.status)
         .where(
             Goal.pair_id.in_(live_ids),  # type: ignore[attr-defined]
             Goal.status == GoalStatus.OPEN,
             Goal.due_on.between(bindparam("due_from"), bindparam("due_to")),  # type: ignore[union-attr]
         )
-        .order_by(Goal.id),
+        .order_by(Goal.pair_id, Goal.id),
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
-        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept))),  # type: ignore[attr-defined]
+        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept)))  # type: ignore[attr-defined]
+        .order_by(MemberState.pair_id, MemberState.id),
         # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
@@ -171,22 +174,10 @@ def read_program(
     q = _statements()
     run = session.connection().execute
     zones: dict[str, str | None] = dict(run(q.coordinators, {"coordinators": list(coordinators)}).all())
-    goals: dict[int, list[GoalFacts]] = defaultdict(list)
     today = now.date()  # a local date is within a day of it, whatever the zone
     reach = {"due_from": today - timedelta(days=GOAL_OVERDUE_WINDOW + 2),
              "due_to": today + timedelta(days=GOAL_SOON_DAYS + 2)}
-    for goal_id, pair_id, text, due_on, status in _stream(run, q.goals, reach):
-        goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
-    members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
     ended_since = {"ended_since": now - timedelta(days=CLOSING_SURVEY_WINDOW_DAYS + 2)}
-    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members, ended_since).all():
-        members[pair_id][person_id] = MemberFacts(
-            snoozed_until=_aware(snoozed),
-            unanswered_prompts=unanswered,
-            prompts_paused_at=_aware(paused_at),
-            stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
-            last_response_at=_aware(responded),
-        )
     # Deliveries that may be on someone's local today are kept one by one (the daily cap needs each one's
     # time, against the person's zone); of the rest of the week, the weekly cap needs only a count.
     deliveries: list[Delivery] = []
@@ -217,10 +208,28 @@ def read_program(
     )
 
     def pairs() -> Iterator[PairFacts]:
+        # A pair's goals and member states are taken as it passes: none is held for the whole program.
+        goals = RowsByKey(_stream(run, q.goals, reach))
+        members = RowsByKey(_stream(run, q.members, ended_since))
         for row in _stream(run, q.pairs, ended_since):
-            yield _pair_facts(row, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS), zones, wanted)
+            pair_id = row[0]
+            yield _pair_facts(row, [GoalFacts(*goal) for goal in goals.take(pair_id)],
+                              _members(members.take(pair_id)), zones, wanted)
 
     return state, pairs()
+
+
+def _members(rows: list[Any]) -> dict[str, MemberFacts]:
+    """Return a pair's member states by person, from its rows of the member statement."""
+    if not rows:
+        return NO_MEMBERS
+    return {person_id: MemberFacts(
+        snoozed_until=_aware(snoozed),
+        unanswered_prompts=unanswered,
+        prompts_paused_at=_aware(paused_at),
+        stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
+        last_response_at=_aware(responded),
+    ) for person_id, snoozed, unanswered, paused_at, stopped, responded in rows}
 
 
 def load_program_state(**read: Any) -> ProgramState:
