@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+NONE: tuple[()] = ()
+
 
 class RowsByKey:
     """Rows in ascending order of their first column, taken one key at a time in ascending keys.
@@ -17,12 +19,17 @@ class RowsByKey:
         self._rows = iter(rows)
         self._next: Any = next(self._rows, None)
 
-    def take(self, key: Any) -> list[Any]:
+    def take(self, key: Any) -> list[Any] | tuple[()]:
         """Return the rest of each row whose first column is `key` (asked in ascending order)."""
-        while self._next is not None and self._next[0] < key:
-            self._next = next(self._rows, None)
+        row = self._next
+        while row is not None and row[0] < key:
+            row = next(self._rows, None)
+        if row is None or row[0] != key:
+            self._next = row
+            return NONE  # most keys have no rows: nothing made for them
         taken = []
-        while self._next is not None and self._next[0] == key:
-            taken.append(self._next[1:])
-            self._next = next(self._rows, None)
+        while row is not None and row[0] == key:
+            taken.append(row[1:])
+            row = next(self._rows, None)
+        self._next = row
         return taken

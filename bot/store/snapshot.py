@@ -213,13 +213,14 @@ def read_program(
         members = RowsByKey(_stream(run, q.members, ended_since))
         for row in _stream(run, q.pairs, ended_since):
             pair_id = row[0]
-            yield _pair_facts(row, [GoalFacts(*goal) for goal in goals.take(pair_id)],
+            goal_rows = goals.take(pair_id)
+            yield _pair_facts(row, [GoalFacts(*goal) for goal in goal_rows] if goal_rows else (),
                               _members(members.take(pair_id)), zones, wanted)
 
     return state, pairs()
 
 
-def _members(rows: list[Any]) -> dict[str, MemberFacts]:
+def _members(rows: Sequence[Any]) -> dict[str, MemberFacts]:
     """Return a pair's member states by person, from its rows of the member statement."""
     if not rows:
         return NO_MEMBERS
