@@ -33,7 +33,8 @@ def overview(at_risk: int) -> ProgramFigures:
         today=TODAY, active=at_risk, paused=0, ended=0, by_phase={p.value: at_risk // 4 for p in list(Phase)[:4]},
         checkins_this_week=0, checkins_last_week=0, checkins_in_window=0, average_rating=None,
         goals_achieved=0, goals_achieved_this_week=0,
-        at_risk=tuple(AtRiskPair(p, 40 + n, False, False) for n, p in enumerate(pairs)), endings=(),
+        at_risk=tuple(AtRiskPair(p, 40 + n, False, False) for n, p in enumerate(pairs)), at_risk_count=at_risk,
+        endings=(), endings_count=0,
     )
 
 

@@ -23,6 +23,7 @@ from bot.domain.models import (
     WorkspaceFlag,
 )
 from bot.domain.policy import GROUP
+from bot.store.snapshot import KEY_BATCH, claimed_keys
 from tests.conftest import COORDINATOR, MENTEE, MENTOR
 from tests.factories import make_agreement, make_checkin, make_goal, make_pair, make_person
 
@@ -387,3 +388,15 @@ def test_a_nudge_whose_pair_was_paused_after_the_decision_is_not_sent(services, 
     with Session(engine) as session:
         assert session.get(Pair, one_pair).status == PairStatus.PAUSED
     assert [r.recipient for r in ledger(engine) if r.kind == NudgeKind.HOW_IS_IT_GOING] == [MENTOR]
+
+
+def test_the_ledger_answers_for_candidate_keys_beyond_one_batch(engine):
+    # A big program's candidates are looked up a batch at a time: claimed keys in the first and the last
+    # batch are both found, and unclaimed ones in between are not.
+    keys = [f"1:U{n:06d}:how_is_it_going:p" for n in range(KEY_BATCH + 1)]
+    for key in (keys[0], keys[-1], "9:UOTHER:how_is_it_going:p"):
+        _sent(engine, key=key, recipient=MENTEE, at=NOW)
+    with Session(engine) as session:
+        assert claimed_keys(keys, session=session) == {keys[0], keys[-1]}
+        assert claimed_keys(keys[1:-1], session=session) == frozenset()
+        assert claimed_keys([], session=session) == frozenset()

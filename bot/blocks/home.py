@@ -28,13 +28,13 @@ from bot.blocks.ids import (
     RESUME_PROMPTS_ACTION,
 )
 from bot.blocks.matching import build_join_home_blocks
-from bot.domain.figures import RATING_WINDOW_DAYS, ProgramFigures
+from bot.domain.figures import NAMED_AT_MOST, RATING_WINDOW_DAYS, ProgramFigures
 from bot.domain.health import format_average
 from bot.domain.models import Phase
 from bot.domain.phases import phase_guidance, phase_label
 
 MAX_GOAL_LINES = 8
-MAX_AT_RISK_LINES = 30
+MAX_AT_RISK_LINES = NAMED_AT_MOST
 MAX_HOME_TEXT = 400  # of each shared text / note, so three check-ins fit one section
 
 
@@ -140,9 +140,9 @@ def _overview_blocks(overview: ProgramFigures) -> list[Block]:
         shown = overview.at_risk[:MAX_AT_RISK_LINES]
         lines = [f"• {mention(p.pair.mentor_id)} & {mention(p.pair.mentee_id)} — {p.days_silent} days since the "
                  "last check-in" for p in shown]
-        if len(overview.at_risk) > len(shown):
-            lines.append(f"…and {len(overview.at_risk) - len(shown)} more (`/mentoring pairs`)")
-        blocks.append(section(f":red_circle: *At risk ({len(overview.at_risk)})*\n" + "\n".join(lines)))
+        if overview.at_risk_count > len(shown):
+            lines.append(f"…and {overview.at_risk_count - len(shown)} more (`/mentoring pairs`)")
+        blocks.append(section(f":red_circle: *At risk ({overview.at_risk_count})*\n" + "\n".join(lines)))
     else:
         blocks.append(section(":large_green_circle: No pair is at risk."))
     blocks.append(divider())

@@ -48,20 +48,20 @@ def build_summary_message(figures: ProgramFigures) -> Reply:
             extra = f" — {', '.join(notes)}" if notes else ""
             lines.append(f"• {mention(item.pair.mentor_id)} & {mention(item.pair.mentee_id)}: "
                          f"{item.days_silent} days since the last check-in{extra}")
-        more = len(figures.at_risk) - MAX_LISTED
+        more = figures.at_risk_count - MAX_LISTED
         if more > 0:
             lines.append(f"…and {more} more (see `/mentoring pairs`)")
-        blocks.append(section(f"*:red_circle: At risk ({len(figures.at_risk)})*\n" + "\n".join(lines)))
+        blocks.append(section(f"*:red_circle: At risk ({figures.at_risk_count})*\n" + "\n".join(lines)))
     else:
         blocks.append(section("*:large_green_circle: No pairs at risk.*"))
     if figures.endings:
         lines = [f"• {mention(p.mentor_id)} & {mention(p.mentee_id)}: {p.ends_on:%b %-d}"
                  for p in figures.endings[:MAX_LISTED]]
-        more = len(figures.endings) - MAX_LISTED
+        more = figures.endings_count - MAX_LISTED
         if more > 0:
             lines.append(f"…and {more} more")
         blocks.append(section("*:checkered_flag: Ending in the next 30 days*\n" + "\n".join(lines)))
     blocks.append(context("Figures only — what pairs say stays in the pair. Averages need 3 or more pairs."))
     text = (f"Mentoring program: {figures.active} active, {figures.paused} paused, {figures.ended} ended; "
-            f"{figures.checkins_this_week} check-ins this week; {len(figures.at_risk)} at risk.")
+            f"{figures.checkins_this_week} check-ins this week; {figures.at_risk_count} at risk.")
     return Reply(text=text, blocks=fit_blocks(blocks))

@@ -32,8 +32,7 @@ class ReportService:
         zone = self.ctx.settings.zone
         today = program_today(now, zone)
         with self.ctx.session() as session:
-            inputs = load_program_inputs(session=session, today=today)
-        return program_figures(inputs, today, zone)
+            return program_figures(load_program_inputs(session=session, today=today), today, zone)
 
     def summary_reply(self, now: datetime) -> Reply:
         figures = self.figures(now)

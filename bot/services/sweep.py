@@ -101,7 +101,8 @@ class SweepService:
     # ---- the sweep ---------------------------------------------------------------------------------------
 
     def load_state(self, session: Session, now: datetime) -> ProgramState:
-        """Return the whole program snapshot, with the ledger keys of every candidate (seven statements)."""
+        """Return the whole program snapshot, with the ledger keys of every candidate (six statements, and
+        one per KEY_BATCH candidates for their keys)."""
         state = load_program_state(**self._read_arguments(session, now))
         return self._with_ledger_keys(session, state, decide(state, state.pairs, now))
 
@@ -113,7 +114,7 @@ class SweepService:
 
     @staticmethod
     def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
-        """Return `state` with the ledger keys of the decision's candidates (one statement)."""
+        """Return `state` with the ledger keys of the decision's candidates (`claimed_keys`)."""
         keys = claimed_keys([c.key for c in decision.candidates], session=session)
         return replace(state, ledger_keys=keys)
 

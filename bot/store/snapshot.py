@@ -40,6 +40,7 @@ from bot.domain.policy import (
     PairFacts,
     ProgramState,
 )
+from bot.domain.rows import RowsByKey
 from bot.store.flags import QUIET
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
@@ -114,17 +115,19 @@ def _statements() -> _Statements:
         ),
         # Only goals a reminder could be about today: open, due within reach (others are read when a
         # message lists them). Most of a program's goals are far from due, or achieved.
-        goals=select(Goal.id, Goal.pair_id, Goal.text, Goal.due_on, Goal.status)
+        # Goals and member states in pair order, read alongside the pairs' stream.
+        goals=select(Goal.pair_id, Goal.id, Goal.text, Goal.due_on, Goal.status)
         .where(
             Goal.pair_id.in_(live_ids),  # type: ignore[attr-defined]
             Goal.status == GoalStatus.OPEN,
             Goal.due_on.between(bindparam("due_from"), bindparam("due_to")),  # type: ignore[union-attr]
         )
-        .order_by(Goal.id),
+        .order_by(Goal.pair_id, Goal.id),
         members=select(
             MemberState.pair_id, MemberState.person_id, MemberState.snoozed_until, MemberState.unanswered_prompts,
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
-        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept))),  # type: ignore[attr-defined]
+        ).where(MemberState.pair_id.in_(select(Pair.id).where(swept)))  # type: ignore[attr-defined]
+        .order_by(MemberState.pair_id, MemberState.id),
         # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
         # probed in the key's unique index.
         keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
@@ -142,6 +145,7 @@ def _statements() -> _Statements:
 
 
 BATCH = 2_000
+KEY_BATCH = 10_000  # ledger keys looked up per statement (`claimed_keys`)
 # A delivery further than this from now is on nobody's local today, whatever their zone (DST included).
 NEAR_TODAY = timedelta(days=2)
 NO_KINDS: frozenset[str] = frozenset()
@@ -164,28 +168,16 @@ def read_program(
     The sweep decides each pair as it streams by and keeps none: holding them all costs memory in proportion
     to the program (bench/memory.py). Each pair carries its members' zones; the snapshot's `zones` holds the
     coordinators' and fills in, as the stream passes, with those of members the daily cap needs.
-    Seven statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
+    Six statements with the stream, however many pairs there are. Rows come as plain tuples fetched in
     batches: ORM objects and row-by-row fetching would cost more than the SQL itself.
     """
     q = _statements()
     run = session.connection().execute
     zones: dict[str, str | None] = dict(run(q.coordinators, {"coordinators": list(coordinators)}).all())
-    goals: dict[int, list[GoalFacts]] = defaultdict(list)
     today = now.date()  # a local date is within a day of it, whatever the zone
     reach = {"due_from": today - timedelta(days=GOAL_OVERDUE_WINDOW + 2),
              "due_to": today + timedelta(days=GOAL_SOON_DAYS + 2)}
-    for goal_id, pair_id, text, due_on, status in _stream(run, q.goals, reach):
-        goals[pair_id].append(GoalFacts(goal_id, text, due_on, status))
-    members: dict[int, dict[str, MemberFacts]] = defaultdict(dict)
     ended_since = {"ended_since": now - timedelta(days=CLOSING_SURVEY_WINDOW_DAYS + 2)}
-    for pair_id, person_id, snoozed, unanswered, paused_at, stopped, responded in run(q.members, ended_since).all():
-        members[pair_id][person_id] = MemberFacts(
-            snoozed_until=_aware(snoozed),
-            unanswered_prompts=unanswered,
-            prompts_paused_at=_aware(paused_at),
-            stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
-            last_response_at=_aware(responded),
-        )
     # Deliveries that may be on someone's local today are kept one by one (the daily cap needs each one's
     # time, against the person's zone); of the rest of the week, the weekly cap needs only a count.
     deliveries: list[Delivery] = []
@@ -216,10 +208,29 @@ def read_program(
     )
 
     def pairs() -> Iterator[PairFacts]:
+        # A pair's goals and member states are taken as it passes: none is held for the whole program.
+        goals = RowsByKey(_stream(run, q.goals, reach))
+        members = RowsByKey(_stream(run, q.members, ended_since))
         for row in _stream(run, q.pairs, ended_since):
-            yield _pair_facts(row, goals.get(row[0], ()), members.get(row[0], NO_MEMBERS), zones, wanted)
+            pair_id = row[0]
+            goal_rows = goals.take(pair_id)
+            yield _pair_facts(row, [GoalFacts(*goal) for goal in goal_rows] if goal_rows else (),
+                              _members(members.take(pair_id)), zones, wanted)
 
     return state, pairs()
+
+
+def _members(rows: Sequence[Any]) -> dict[str, MemberFacts]:
+    """Return a pair's member states by person, from its rows of the member statement."""
+    if not rows:
+        return NO_MEMBERS
+    return {person_id: MemberFacts(
+        snoozed_until=_aware(snoozed),
+        unanswered_prompts=unanswered,
+        prompts_paused_at=_aware(paused_at),
+        stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
+        last_response_at=_aware(responded),
+    ) for person_id, snoozed, unanswered, paused_at, stopped, responded in rows}
 
 
 def load_program_state(**read: Any) -> ProgramState:
@@ -277,21 +288,25 @@ def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
 
 
 def claimed_keys(keys: Sequence[str], *, session: Session) -> frozenset[str]:
-    """Return which of `keys` the ledger already holds, in one statement whatever their number.
+    """Return which of `keys` the ledger already holds, in one statement per KEY_BATCH keys.
 
     The keys go as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite. An IN
     list would hit PostgreSQL's 65,535-parameter limit at about 40,000 pairs (SQLite's is 32,766), and
     compiling a placeholder per key costs more than the lookup. SQLite probes them in the order given: in
     pair order (a sweep's candidates) it walks the key index a page after another, faster than in a set's
-    order (bench/README.md).
+    order (bench/README.md). In batches, because SQLite holds several copies of a JSON text while it reads
+    it, outside Python's accounting: a big program's keys at once would be the sweep's highest memory.
     """
-    if not keys:
-        return frozenset()
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
-        return frozenset(connection.execute(statement, {"keys": list(keys)}).scalars().all())
-    return frozenset(connection.execute(_statements().keys, {"keys": json.dumps(list(keys))}).scalars().all())
+    found: list[str] = []
+    for start in range(0, len(keys), KEY_BATCH):
+        batch = list(keys[start:start + KEY_BATCH])
+        if connection.dialect.name == "postgresql":
+            statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
+            found.extend(connection.execute(statement, {"keys": batch}).scalars())
+        else:
+            found.extend(connection.execute(_statements().keys, {"keys": json.dumps(batch)}).scalars())
+    return frozenset(found)
 
 
 def _aware(value: datetime | None) -> datetime | None:
