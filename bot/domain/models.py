@@ -1,4 +1,9 @@
-"""SQLModel tables and value types. Every stored time is aware UTC; `*_at` are times, `*_on` dates."""
+"""SQLModel tables and value types. Every stored time is aware UTC; `*_at` are times, `*_on` dates.
+
+One module, longer than most, on purpose: it is the schema. The migrations are checked against it as a whole
+(tests/test_db.py), and a reader looking for where something is stored finds every table here, each value
+type beside the table whose column holds it.
+"""
 
 from __future__ import annotations
 

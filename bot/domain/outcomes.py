@@ -2,6 +2,9 @@
 
 Aggregates only: a figure drawn from fewer than MIN_PAIRS pairs is None (shown as "—"), so no figure can
 point at one person's answer.
+
+One module on purpose: what each outcome figure means (its window, threshold, median and what "—" hides) is
+read together by the report, the summary's outcome section, the export's columns and the chart's data.
 """
 
 from __future__ import annotations
