@@ -354,3 +354,21 @@ def test_when_an_asked_mentor_leaves_the_mentee_is_offered_the_next_best(choice_
     assert f"<@{MAYA}> couldn't take you on" in offer["text"]
     [again] = buttons(offer, CHOICE_PICK_ACTION)
     assert _mentor_of(engine, again) == NOOR
+
+
+def test_an_offer_slack_refuses_is_reported_to_the_coordinators_once_in_words(choice_pool, fake_slack, engine, sweep):
+    fake_slack.fail("chat.postMessage", error="messages_tab_disabled", channel=THEO)
+    sweep(WED)
+    [row] = _ledger_of_kind(engine, "match_offer")
+    assert (row.recipient, row.status, row.error) == (THEO, "undeliverable", "messages_tab_disabled")
+    notices = [m for m in fake_slack.posted() if m["channel"] == "D" + COORDINATOR[1:]]
+    assert len(notices) == 1
+    assert f"<@{THEO}>" in notices[0]["text"] and "messages_tab_disabled" in notices[0]["text"]
+    assert "mentor choices" in notices[0]["text"]
+    sweep(WED.replace(minute=5))
+    sweep(WED.replace(day=WED.day + 1))
+    assert len([m for m in fake_slack.posted() if m["channel"] == "D" + COORDINATOR[1:]]) == 1, "told once"
+
+
+def _ledger_of_kind(engine, kind: str) -> list[Nudge]:
+    return [row for row in _ledger(engine) if row.kind == kind]

@@ -159,6 +159,15 @@ def build_nudge_message(nudge: DueNudge, facts: NudgeFacts) -> Reply:
                                                                      "in working hours.")])
 
 
+def build_offer_undeliverable_notice(recipient: str, reason: str) -> Reply:
+    """Tell a coordinator, in words, that a match offer (mentee-choice mode) could not be delivered."""
+    code = re.sub(r"[^A-Za-z0-9_]", "", reason)
+    text = (f":warning: I couldn't send {mention(recipient)} their mentor choices or a mentee's request: Slack said "
+            f"`{code}`. I won't tell you again about them; please check that they can still receive messages from "
+            "the bot, or pair them yourself with `/mentoring pair`.")
+    return Reply(text=text, blocks=[section(text)])
+
+
 def build_undeliverable_notice(facts: NudgeFacts, recipient: str, reason: str, *, paused: bool = False) -> Reply:
     """Tell a coordinator, in words, that a nudge for a pair could not be delivered."""
     pair = facts.pair

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.blocks.nudges import NudgeFacts, build_undeliverable_notice
+from bot.blocks import Reply
+from bot.blocks.nudges import NudgeFacts, build_offer_undeliverable_notice, build_undeliverable_notice
 from bot.delivery.recovery import DeliveryInDoubt, post_keyed
 from bot.domain import pairs
-from bot.domain.models import Pair
+from bot.domain.models import NudgeKind, Pair
+from bot.domain.offers import MATCH
 from bot.domain.policy import DueNudge, PairFacts, PairView, nudge_key
 from bot.gateway import SlackCallFailed
 from bot.services.context import ServiceContext
@@ -70,7 +72,11 @@ class DepartureService:
         if nudge.role != "coordinator" and nudge.recipient[:1] in ("U", "W") and (
                 code in DEPARTED_ERRORS or self._has_left(nudge.recipient, now)):
             paused = bool(self._pause_departed(nudge.recipient))
-        if facts is None or nudge.role == "coordinator":
+        if nudge.kind == NudgeKind.MATCH_OFFER:
+            # An offer belongs to no pair: the coordinators hear of it once per person.
+            notice = build_offer_undeliverable_notice(nudge.recipient, code)
+            self._tell_coordinators(MATCH, None, nudge.recipient, notice, now)
+        elif facts is None or nudge.role == "coordinator":
             # The summary channel or a coordinator's own DM failed: nobody else to tell; the log and ledger say it.
             logger.error("cannot deliver %s to %s (%s); fix the bot's access", nudge.kind, nudge.recipient,
                          code)
@@ -105,10 +111,14 @@ class DepartureService:
         self, pair: PairView, recipient: str, reason: str, now: datetime, *, paused: bool = False
     ) -> None:
         """Tell the coordinators, once per pair and recipient, that someone cannot be reached."""
-        pair_id = pair.id or 0
         notice = build_undeliverable_notice(NudgeFacts(pair=pair), recipient, reason, paused=paused)
+        self._tell_coordinators(pair.id or 0, pair.id or 0, recipient, notice, now)
+
+    def _tell_coordinators(self, about: int | str, pair_id: int | None, recipient: str, notice: Reply,
+                           now: datetime) -> None:
+        """Send each coordinator `notice` once for `about` (a pair, or MATCH) and `recipient` (the ledger keeps it)."""
         for coordinator in self.ctx.settings.coordinators:
-            key = nudge_key(pair_id, coordinator, DELIVERY_FAILED, recipient)
+            key = nudge_key(about, coordinator, DELIVERY_FAILED, recipient)
             with self.ctx.session() as session:
                 if not ledger.claim_nudge(session=session, key=key, pair_id=pair_id, recipient=coordinator,
                                           kind=DELIVERY_FAILED, period=recipient, now=now,
