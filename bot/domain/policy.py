@@ -424,7 +424,7 @@ def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: l
     cadence = pair.cadence_days  # at least 1, so "silent for a cadence" implies a positive silence
     last_met = facts.last_met_on
     anchor_day = last_met or pair.started_on  # silence counts from the last meeting, or the start
-    since = f"since{anchor_day.isoformat()}"
+    since = _since(anchor_day)
     members = facts.members
     mentor_state = members.get(mentor, NO_MEMBER_STATE) if members else NO_MEMBER_STATE
     mentee_state = members.get(mentee, NO_MEMBER_STATE) if members else NO_MEMBER_STATE
@@ -467,7 +467,8 @@ def _pair_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: l
                                 _RANK_MEETING_PREP))
 
     first_met = facts.first_met_on
-    if first_met is not None and (mentor_working or mentee_working):
+    if first_met is not None and ((mentor_working and _outcome_due(first_met, mentor_today))
+                                  or (mentee_working and _outcome_due(first_met, mentee_today))):
         _outcome_candidates(facts, first_met, now, clock, out)
 
     if mentee_working:
@@ -559,24 +560,36 @@ def _held(facts: PairFacts, person: str, now: datetime) -> frozenset[str]:
 
 def _outcome_candidates(facts: PairFacts, first_met: date, now: datetime, clock: _LocalClock,
                         out: list[DueNudge]) -> None:
-    """The fit check (the working day after the first meeting) and the quality pulses (30 days after it,
-    then every 60), one DM to each member in their own working hours."""
+    """The fit check and the quality pulses due on each member's own day (`_outcome_due`), one DM to each
+    member in their own working hours."""
     pair_id = facts.id or 0
     for person, role, (local, working, today) in _members(facts, clock):
-        if not working:
+        due = _outcome_due(first_met, today) if working else None
+        if due is None:
             continue
-        fit_day = _next_working_day(first_met)
-        if fit_day <= today <= fit_day + _FIT_WINDOW and NudgeKind.FIT_CHECK not in _held(facts, person, now):
+        fit, pulse = due
+        if fit and NudgeKind.FIT_CHECK not in _held(facts, person, now):
             out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.FIT_CHECK, "first"), pair_id, person,
                                 NudgeKind.FIT_CHECK, role, local, None, None, (person,), _RANK_FIT_CHECK))
-        age = (today - first_met).days
-        if age < PULSE_FIRST_DAYS:
-            continue
-        number = (age - PULSE_FIRST_DAYS) // PULSE_EVERY_DAYS
-        due = first_met + timedelta(days=PULSE_FIRST_DAYS + number * PULSE_EVERY_DAYS)
-        if today - due <= _PULSE_WINDOW and NudgeKind.QUALITY_PULSE not in _held(facts, person, now):
-            out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.QUALITY_PULSE, f"p{number}"), pair_id, person,
+        if pulse is not None and NudgeKind.QUALITY_PULSE not in _held(facts, person, now):
+            out.append(DueNudge(nudge_key(pair_id, person, NudgeKind.QUALITY_PULSE, f"p{pulse}"), pair_id, person,
                                 NudgeKind.QUALITY_PULSE, role, local, None, None, (person,), _RANK_QUALITY_PULSE))
+
+
+@lru_cache(maxsize=4096)
+def _outcome_due(first_met: date, today: date) -> tuple[bool, int | None] | None:
+    """Return whether the fit check's window is open on `today` (from the working day after the first meeting)
+    and the number of the quality pulse whose window is open (30 days after it, then every 60), or None when
+    neither is. Asked for every pair that met, of a few hundred distinct dates: worked out once each."""
+    fit_day = _next_working_day(first_met)
+    fit = fit_day <= today <= fit_day + _FIT_WINDOW
+    age = (today - first_met).days
+    pulse = None
+    if age >= PULSE_FIRST_DAYS:
+        number = (age - PULSE_FIRST_DAYS) // PULSE_EVERY_DAYS
+        if today - (first_met + timedelta(days=PULSE_FIRST_DAYS + number * PULSE_EVERY_DAYS)) <= _PULSE_WINDOW:
+            pulse = number
+    return (fit, pulse) if fit or pulse is not None else None
 
 
 def _closing_candidates(facts: PairFacts, now: datetime, clock: _LocalClock, out: list[DueNudge]) -> None:
@@ -621,6 +634,12 @@ def _held_back(member: MemberFacts, now: datetime) -> tuple[frozenset[str], froz
 
 # The working-day arithmetic of a few hundred distinct dates, asked for by every pair with a meeting.
 _next_working_day = lru_cache(maxsize=4096)(next_working_day)
+
+
+@lru_cache(maxsize=4096)
+def _since(anchor_day: date) -> str:
+    """The period of a nudge about a silence counted from `anchor_day` (shared by the pairs of that day)."""
+    return f"since{anchor_day.isoformat()}"
 _previous_working_day = lru_cache(maxsize=4096)(previous_working_day)
 
 
