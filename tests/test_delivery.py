@@ -23,7 +23,7 @@ from bot.domain.models import (
     WorkspaceFlag,
 )
 from bot.domain.policy import GROUP
-from bot.store.snapshot import KEY_BATCH, claimed_keys
+from bot.store.snapshot import claimed_keys
 from tests.conftest import COORDINATOR, MENTEE, MENTOR
 from tests.factories import make_agreement, make_checkin, make_goal, make_pair, make_person
 
@@ -390,13 +390,26 @@ def test_a_nudge_whose_pair_was_paused_after_the_decision_is_not_sent(services, 
     assert [r.recipient for r in ledger(engine) if r.kind == NudgeKind.HOW_IS_IT_GOING] == [MENTOR]
 
 
-def test_the_ledger_answers_for_candidate_keys_beyond_one_batch(engine):
-    # A big program's candidates are looked up a batch at a time: claimed keys in the first and the last
-    # batch are both found, and unclaimed ones in between are not.
-    keys = [f"1:U{n:06d}:how_is_it_going:p" for n in range(KEY_BATCH + 1)]
+def test_the_ledger_answers_for_many_candidate_keys_in_a_fixed_number_of_statements(engine):
+    # A big program's candidates are looked up in a few statements however many there are: claimed keys
+    # first and last are found, unclaimed ones in between are not, and a second lookup on the same
+    # connection finds only its own keys.
+    keys = [f"1:U{n:06d}:how_is_it_going:p" for n in range(25_001)]
     for key in (keys[0], keys[-1], "9:UOTHER:how_is_it_going:p"):
         _sent(engine, key=key, recipient=MENTEE, at=NOW)
+    issued: list[str] = []
+
+    def count(*args: object) -> None:
+        issued.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with Session(engine) as session:
+            assert claimed_keys(keys, session=session) == {keys[0], keys[-1]}
+            assert len(issued) <= 4
+            assert claimed_keys(keys[1:-1], session=session) == frozenset()
+            assert claimed_keys(keys[-1:], session=session) == {keys[-1]}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
     with Session(engine) as session:
-        assert claimed_keys(keys, session=session) == {keys[0], keys[-1]}
-        assert claimed_keys(keys[1:-1], session=session) == frozenset()
         assert claimed_keys([], session=session) == frozenset()

@@ -101,8 +101,8 @@ class SweepService:
     # ---- the sweep ---------------------------------------------------------------------------------------
 
     def load_state(self, session: Session, now: datetime) -> ProgramState:
-        """Return the whole program snapshot, with the ledger keys of every candidate (six statements, and
-        one per KEY_BATCH candidates for their keys)."""
+        """Return the whole program snapshot, with the ledger keys of every candidate (a fixed number of
+        statements, however big the program)."""
         state = load_program_state(**self._read_arguments(session, now))
         return self._with_ledger_keys(session, state, decide(state, state.pairs, now))
 
@@ -145,18 +145,20 @@ class SweepService:
             self.departures.refresh_stale_people(now)
             # Before the decision too, so a mentee whose mentor stayed silent hears of their next choices now.
             self.matching.expire_silent_requests(now=now)
-        with self.ctx.session() as session:
-            with collector_paused():
-                # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
-                state, stream = read_program(**self._read_arguments(session, now))
-                decision = decide(state, stream, now)
-                if not state.quiet:
-                    decision.candidates.extend(offer_nudges(waiting_offers(now, session=session), now,
-                                                            state.program_tz))
-                state = self._with_ledger_keys(session, state, decision)
-                decided = plan(state, now, decision)
-                del decision, state
-            if not dry_run:
+        with self.ctx.session() as session, collector_paused():
+            # Each pair is decided as it streams by; none is kept (delivery reads its pair again).
+            state, stream = read_program(**self._read_arguments(session, now))
+            decision = decide(state, stream, now)
+            if not state.quiet:
+                decision.candidates.extend(offer_nudges(waiting_offers(now, session=session), now,
+                                                        state.program_tz))
+            state = self._with_ledger_keys(session, state, decision)
+            decided = plan(state, now, decision)
+            del decision, state
+        if not dry_run and decided.changes:
+            # In a transaction of their own: the reads above may have opened one (SQLite's ledger lookup
+            # writes a temporary table), and a write on a stale read would be refused.
+            with self.ctx.session() as session:
                 today = program_today(now, self.ctx.settings.zone)
                 changes = {c.pair_id: c.status for c in decided.changes}
                 for pair in pairs_by_id(list(changes), session=session):

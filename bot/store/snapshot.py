@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
+from sqlalchemy import Connection, DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -56,7 +55,6 @@ class _Statements:
     coordinators: Any
     goals: Any
     members: Any
-    keys: Any
     recent: Any
     quiet: Any
 
@@ -65,7 +63,6 @@ class _Statements:
 def _statements() -> _Statements:
     live_ids = select(Pair.id).where(Pair.status != PairStatus.ENDED)
     since = bindparam("since")
-    given_keys = func.json_each(bindparam("keys")).table_valued("value")
     mentor = aliased(Person, name="mentor")
     mentee = aliased(Person, name="mentee")
     latest = aliased(CheckIn, name="latest")
@@ -128,12 +125,9 @@ def _statements() -> _Statements:
             MemberState.prompts_paused_at, MemberState.stopped_kinds, MemberState.last_response_at,
         ).where(MemberState.pair_id.in_(select(Pair.id).where(swept)))  # type: ignore[attr-defined]
         .order_by(MemberState.pair_id, MemberState.id),
-        # SQLite's form of the ledger lookup (PostgreSQL takes an array): the keys as one JSON parameter, each
-        # probed in the key's unique index.
-        keys=select(Nudge.key).select_from(given_keys).join(Nudge, Nudge.key == given_keys.c.value),  # type: ignore[arg-type]
         # Who was reached in the past week, across every pair (ended ones too): the daily and weekly caps read
         # this. Only a delivery near enough to be on someone's local today comes with its time (a plain
-        # DateTime, made aware by `_aware`: the model's type converts in Python, twice a row); the rest are
+        # DateTime, made aware by `_moment`: the model's type converts in Python, twice a row); the rest are
         # counted, and a time each would be parsed for nothing. A group DM's members come with it alone.
         recent=select(Nudge.recipient, case((reached.between(bindparam("near_from"), bindparam("near_to")),
                                              type_coerce(reached, DateTime()))),
@@ -145,7 +139,6 @@ def _statements() -> _Statements:
 
 
 BATCH = 2_000
-KEY_BATCH = 10_000  # ledger keys looked up per statement (`claimed_keys`)
 # A delivery further than this from now is on nobody's local today, whatever their zone (DST included).
 NEAR_TODAY = timedelta(days=2)
 NO_KINDS: frozenset[str] = frozenset()
@@ -172,7 +165,8 @@ def read_program(
     batches: ORM objects and row-by-row fetching would cost more than the SQL itself.
     """
     q = _statements()
-    run = session.connection().execute
+    connection = session.connection()
+    run = connection.execute
     zones: dict[str, str | None] = dict(run(q.coordinators, {"coordinators": list(coordinators)}).all())
     today = now.date()  # a local date is within a day of it, whatever the zone
     reach = {"due_from": today - timedelta(days=GOAL_OVERDUE_WINDOW + 2),
@@ -184,13 +178,13 @@ def read_program(
     earlier: dict[str, int] = defaultdict(int)
     window = {"since": now - timedelta(days=8), "week_ago": now - timedelta(days=7),
               "near_from": now - NEAR_TODAY, "near_to": now + NEAR_TODAY}
-    for recipient, near, mentor_id, mentee_id in _stream(run, q.recent, window):
+    for recipient, near, mentor_id, mentee_id in _stream(connection, q.recent, window):
         people = (recipient,) if recipient != GROUP else tuple(p for p in (mentor_id, mentee_id) if p)
         if near is None:
             for person in people:
                 earlier[person] += 1
         else:
-            near = _aware(near)
+            near = _moment(near)
             deliveries.extend(Delivery(person, near) for person in people)
     # Of the pairs' members, only these need a zone in the snapshot: the daily cap looks at their day.
     wanted = frozenset(d.person_id for d in deliveries)
@@ -209,13 +203,15 @@ def read_program(
 
     def pairs() -> Iterator[PairFacts]:
         # A pair's goals and member states are taken as it passes: none is held for the whole program.
-        goals = RowsByKey(_stream(run, q.goals, reach))
-        members = RowsByKey(_stream(run, q.members, ended_since))
-        for row in _stream(run, q.pairs, ended_since):
+        days = Days()
+        goals = RowsByKey(_stream(connection, q.goals, reach))
+        members = RowsByKey(_stream(connection, q.members, ended_since))
+        for row in _stream(connection, q.pairs, ended_since):
             pair_id = row[0]
             goal_rows = goals.take(pair_id)
-            yield _pair_facts(row, [GoalFacts(*goal) for goal in goal_rows] if goal_rows else (),
-                              _members(members.take(pair_id)), zones, wanted)
+            yield _pair_facts(row, [GoalFacts(goal_id, text, days[due_on], status)
+                                    for goal_id, text, due_on, status in goal_rows] if goal_rows else (),
+                              _members(members.take(pair_id)), days, zones, wanted)
 
     return state, pairs()
 
@@ -225,11 +221,11 @@ def _members(rows: Sequence[Any]) -> dict[str, MemberFacts]:
     if not rows:
         return NO_MEMBERS
     return {person_id: MemberFacts(
-        snoozed_until=_aware(snoozed),
+        snoozed_until=_moment(snoozed),
         unanswered_prompts=unanswered,
-        prompts_paused_at=_aware(paused_at),
+        prompts_paused_at=_moment(paused_at),
         stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
-        last_response_at=_aware(responded),
+        last_response_at=_moment(responded),
     ) for person_id, snoozed, unanswered, paused_at, stopped, responded in rows}
 
 
@@ -246,24 +242,60 @@ def read_pair(pair_id: int, *, session: Session) -> PairFacts | None:
     The sweep keeps no pair, so a nudge reads its pair again when it is sent (and says what is true then).
     Member states are left out: no message shows them.
     """
-    run = session.connection().execute
-    row = run(_statements().one_pair, {"pair_id": pair_id}).first()
+    connection = session.connection()
+    row = next(_stream(connection, _statements().one_pair, {"pair_id": pair_id}), None)
     if row is None:
         return None
-    return _pair_facts(row, open_goals(pair_id, session=session), NO_MEMBERS)
+    return _pair_facts(row, open_goals(pair_id, session=session), NO_MEMBERS, Days())
 
 
-def _stream(run: Any, statement: Any, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
-    # Fetched in batches: the whole result of a big query held at once, as rows, costs more memory than
-    # everything built from it; and taken a batch at a time, as iterating row by row costs a call per row.
-    for batch in run(statement.execution_options(yield_per=BATCH), parameters or {}).partitions():
-        yield from batch
+def _stream(connection: Connection, statement: Any, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Yield the rows of `statement` as the driver gives them, fetched a batch at a time.
+
+    Values are the driver's own: SQLite's dates and times are ISO text (`Days`, `_moment` read them), its
+    booleans 0 or 1. At a hundred thousand pairs SQLAlchemy's result rows cost more than the query on
+    SQLite, so its rows are read from the driver's cursor; PostgreSQL streams through a server-side cursor,
+    whose result SQLAlchemy must read (it takes the first row ahead). Batches, because a big query's whole
+    result held at once costs more memory than everything built from it, and a row at a time a call per row.
+    """
+    if connection.dialect.name != "sqlite":
+        for batch in connection.execute(statement.execution_options(yield_per=BATCH), parameters or {}).partitions():
+            yield from batch
+        return
+    result = connection.execute(statement, parameters or {})
+    cursor = result.cursor
+    try:
+        while batch := cursor.fetchmany(BATCH):
+            yield from batch
+    finally:
+        result.close()
 
 
-def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: dict[str, str | None] | None = None,
-                wanted: frozenset[str] = frozenset()) -> PairFacts:
-    """Build a pair's facts from its row of the pair statements; note in `zones` the zones of its members
-    who are `wanted`."""
+class Days(dict[Any, "date | None"]):
+    """Dates as a stream's rows give them (ISO text on SQLite, dates on PostgreSQL, or None), each distinct
+    one read once and shared: `days[value]`. A program's pairs share a few hundred dates."""
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, value: str | date) -> date:
+        day = self[value] = value if isinstance(value, date) else date.fromisoformat(value)
+        return day
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    """Return a stored time as aware UTC: SQLite gives naive UTC text, PostgreSQL aware or naive times."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], days: Days,
+                zones: dict[str, str | None] | None = None, wanted: frozenset[str] = frozenset()) -> PairFacts:
+    """Build a pair's facts from its row of the pair statements (as `_stream` gives it); note in `zones` the
+    zones of its members who are `wanted`."""
     (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
      mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set, first_met_on, ended_at) = row
     if zones is not None:
@@ -272,9 +304,10 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], zones: di
             zones[mentor_id] = intern(mentor_tz) if mentor_tz else None
         if mentee_id in wanted:
             zones[mentee_id] = intern(mentee_tz) if mentee_tz else None
-    return PairFacts(pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id,
-                     paused_until, bool(agreed), tuple(goals), met_on, next_on, members, bool(goal_set),
-                     (mentor_tz, mentee_tz), first_met_on, _aware(ended_at).date() if ended_at is not None else None)
+    return PairFacts(pair_id, mentor_id, mentee_id, phase, status, cadence, days[started_on], days[ends_on],
+                     channel_id, days[paused_until], bool(agreed), tuple(goals), days[met_on], days[next_on],
+                     members, bool(goal_set), (mentor_tz, mentee_tz), days[first_met_on],
+                     None if ended_at is None else _moment(ended_at).date())
 
 
 def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
@@ -288,29 +321,28 @@ def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
 
 
 def claimed_keys(keys: Sequence[str], *, session: Session) -> frozenset[str]:
-    """Return which of `keys` the ledger already holds, in one statement per KEY_BATCH keys.
+    """Return which of `keys` the ledger already holds, in a fixed number of statements however many keys.
 
-    The keys go as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite. An IN
-    list would hit PostgreSQL's 65,535-parameter limit at about 40,000 pairs (SQLite's is 32,766), and
-    compiling a placeholder per key costs more than the lookup. SQLite probes them in the order given: in
-    pair order (a sweep's candidates) it walks the key index a page after another, faster than in a set's
-    order (bench/README.md). In batches, because SQLite holds several copies of a JSON text while it reads
-    it, outside Python's accounting: a big program's keys at once would be the sweep's highest memory.
+    PostgreSQL takes them as one array parameter. SQLite has no array: the keys go into a temporary table,
+    one prepared insert run for each key, then one join probes each in the ledger's unique index. An IN list
+    would hit either database's parameter limit on a big program and compiling a placeholder per key costs
+    more than the lookup; one JSON parameter read by `json_each` makes SQLite hold several copies of the text
+    at once, outside Python's accounting, the sweep's highest memory on a big program (bench/README.md).
+    The keys are probed in the order given: in pair order (a sweep's candidates) the ledger's key index is
+    walked a page after another.
     """
+    if not keys:
+        return frozenset()
     connection = session.connection()
-    found: list[str] = []
-    for start in range(0, len(keys), KEY_BATCH):
-        batch = list(keys[start:start + KEY_BATCH])
-        if connection.dialect.name == "postgresql":
-            statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
-            found.extend(connection.execute(statement, {"keys": batch}).scalars())
-        else:
-            found.extend(connection.execute(_statements().keys, {"keys": json.dumps(batch)}).scalars())
-    return frozenset(found)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Return `value` as aware UTC: column-only selects skip the model's conversion on SQLite."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    if connection.dialect.name == "postgresql":
+        statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
+        return frozenset(connection.execute(statement, {"keys": list(keys)}).scalars())
+    run = connection.exec_driver_sql
+    # Per connection, emptied after each use; CROSS JOIN keeps the given keys the outer loop.
+    run("CREATE TEMP TABLE IF NOT EXISTS candidate_key (key TEXT NOT NULL)")
+    try:
+        run("INSERT INTO temp.candidate_key (key) VALUES (?)", [(key,) for key in keys])
+        return frozenset(run("SELECT nudge.key FROM temp.candidate_key CROSS JOIN nudge "
+                             "ON nudge.key = candidate_key.key").scalars())
+    finally:
+        run("DELETE FROM temp.candidate_key")
