@@ -119,6 +119,16 @@ def test_meeting_regularity_is_the_median_gap_against_the_agreed_cadence(rows):
     assert report.on_cadence_percent == 67  # 14 and 15 are within a quarter of 14; 30 is not
 
 
+def test_a_pairs_gap_is_the_median_of_its_own_gaps_whatever_order_they_were_logged_in(rows):
+    pairs = rows.pairs(3)
+    # Gaps 10, 30, 12 (median 12, mean 17.3); 20, 21 (median 20.5); 7, 7, 7, 40 (median 7, mean 15.25).
+    for pair, days in zip(pairs, ((40, 0, 52, 10), (0, 20, 41), (21, 0, 7, 14, 61)), strict=True):
+        rows.meet(pair, *(date(2026, 3, 1) + timedelta(days=d) for d in days))
+    report = rows.report()
+    assert (report.median_gap_days, report.regular_pairs) == (12, 3)
+    assert report.on_cadence_percent == 67  # 12 and 7 are within 17.5 days of a 14-day cadence; 20.5 is not
+
+
 def test_fit_and_pulse_averages_come_with_their_trend(rows):
     pairs = rows.pairs(3)
     for pair in pairs:
