@@ -3,7 +3,7 @@
 Usage: python bench/outcomes.py [--pairs 100000] [--runs 3]
 Builds a program with realistic histories (bench/dataset.py) plus outcome answers (a fit check from both
 members of most pairs that met, pulses, closing surveys with a verdict per goal), then times, best and
-worst of `--runs`: the report (its four reads and the pure aggregation, as `/mentoring report` runs it),
+worst of `--runs`: the report (the database's totals and the pure figures, as `/mentoring report` runs it),
 the chart's data (three grouped reads), drawing the chart in this process once matplotlib is loaded, and
 drawing it as the bot does, in a child process (`python -m bot.chart`). Also the resident memory a
 process gains by drawing in-process, which is why the bot draws in a child.

@@ -1,4 +1,4 @@
-"""The outcome report: is the program working? Pure aggregation over plain rows, no text of any answer.
+"""The outcome report: is the program working? Pure figures from the database's totals, no text of any answer.
 
 Aggregates only: a figure drawn from fewer than MIN_PAIRS pairs is None (shown as "—"), so no figure can
 point at one person's answer.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.domain.chart import CHART_WEEKS, ChartData
-from bot.domain.models import Attainment, ClosureReason, MeetingRegularity, OutcomeKind, PairStatus
+from bot.domain.models import Attainment, ClosureReason, MeetingRegularity, OutcomeKind
 
 MIN_PAIRS = 3
 TREND_WINDOW_DAYS = 90  # pulse and fit averages: the last 90 days against the 90 before
@@ -24,36 +24,15 @@ LOW_FIT = 2
 
 
 @dataclass(frozen=True, slots=True)
-class PairRow:
-    pair_id: int
-    status: str
-    cadence_days: int
-    ends_on: date
-    registered_on: date
-    ended_on: date | None = None
-    closure_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AnswerRow:
-    """One member's answer to a fit check, pulse or closing survey (ratings only, never the free text)."""
+    """One member's answered fit check, pulse or closing survey, as the export reads it (ratings only, never
+    the free text)."""
 
     pair_id: int
     kind: str
-    answered_on: date
     rating: int | None = None
     meeting_as_agreed: str | None = None
     take_part_again: bool | None = None
-
-
-@dataclass(frozen=True)
-class OutcomeInputs:
-    pairs: Sequence[PairRow]
-    # (pair id, meeting date) of every check-in, ordered by pair, then date.
-    meetings: Iterable[tuple[int, date]] = ()
-    answers: Iterable[AnswerRow] = ()  # read once by the report: may be a stream
-    attainments: Sequence[tuple[int, str]] = ()  # (pair id, verdict) of every goal judged in a closing survey
-    topics: Mapping[int, str] | None = None  # pair id → its topic, when the program has topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +50,8 @@ class RatingTotals:
 class OutcomeTotals:
     """What the report is made of, summed, counted and grouped: a few thousand values whatever the program's size.
 
-    The store works these out in SQL (`bot.store.outcomes.load_outcome_totals`); `totals_of` works them out
-    from rows. Every threshold, median and share is applied afterwards, by `report_of`, to either.
+    The store works these out in SQL (`bot.store.outcomes.load_outcome_totals`); every threshold, median and
+    share is applied afterwards, by `report_of`.
     """
 
     pairs: int
@@ -168,92 +147,6 @@ def _median_of(counted: Iterable[tuple[float, int]]) -> float:
     return found[0] if len(found) == 1 else (found[0] + found[1]) / 2
 
 
-def _middle(values: list[int]) -> tuple[int, int]:
-    """Return a sorted list's middle value (1) or the sum of its two middle values (2), as SQL can work out."""
-    half = len(values) // 2
-    return (values[half], 1) if len(values) % 2 else (values[half - 1] + values[half], 2)
-
-
-def totals_of(inputs: OutcomeInputs, today: date) -> OutcomeTotals:
-    """Return the report's totals worked out from rows (the database does the same in SQL at scale)."""
-    pairs = {p.pair_id: p for p in inputs.pairs}
-    regularity: Counter[tuple[int, int, int]] = Counter()
-    waits: Counter[int] = Counter()
-    gaps: list[int] = []
-    current, previous = -1, None
-
-    def close() -> None:
-        if gaps and current in pairs:
-            regularity[(*_middle(sorted(gaps)), pairs[current].cadence_days)] += 1
-
-    for pair_id, met_on in inputs.meetings:  # ordered by pair, then date
-        if pair_id != current:
-            close()
-            current, gaps, previous = pair_id, [], None
-            if pair_id in pairs:
-                waits[(met_on - pairs[pair_id].registered_on).days] += 1
-        if previous is not None:
-            gaps.append((met_on - previous).days)
-        previous = met_on
-    close()
-
-    start, before = trend_windows(today)
-    ratings: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    rated_pairs: dict[tuple[str, int], set[int]] = defaultdict(set)
-    fit_pairs: set[int] = set()
-    low_fit: set[int] = set()
-    meeting: Counter[str] = Counter()
-    meeting_pairs: set[int] = set()
-    closing_pairs: set[int] = set()
-    closing = [0, 0, 0, 0]  # value sum, values, yes, answered
-    for answer in inputs.answers:  # a stream: read once
-        kind, pair_id, rating = answer.kind, answer.pair_id, answer.rating
-        if kind == OutcomeKind.CLOSING:
-            closing_pairs.add(pair_id)
-            if rating:
-                closing[0] += rating
-                closing[1] += 1
-            if answer.take_part_again is not None:
-                closing[2] += answer.take_part_again
-                closing[3] += 1
-            continue
-        if kind == OutcomeKind.PULSE and answer.meeting_as_agreed:
-            meeting[answer.meeting_as_agreed] += 1
-            meeting_pairs.add(pair_id)
-        if rating is None:
-            continue
-        if kind == OutcomeKind.FIT:
-            fit_pairs.add(pair_id)
-            if rating <= LOW_FIT:
-                low_fit.add(pair_id)
-        day = answer.answered_on
-        window = 0 if start < day <= today else 1 if before < day <= start else -1
-        if window >= 0:
-            sums = ratings[(kind, window)]
-            sums[0] += rating
-            sums[1] += 1
-            rated_pairs[(kind, window)].add(pair_id)
-
-    endings: Counter[tuple[str | None, bool]] = Counter(
-        (p.closure_reason, p.ended_on is None or p.ended_on >= p.ends_on)
-        for p in inputs.pairs if p.status == PairStatus.ENDED)
-    verdicts = Counter(inputs.attainments)
-    return OutcomeTotals(
-        pairs=len(inputs.pairs),
-        attainments=[(pair_id, verdict, count) for (pair_id, verdict), count in verdicts.items()],
-        regularity=[(*key, count) for key, count in regularity.items()],
-        waits=list(waits.items()),
-        ratings=[RatingTotals(kind, window, total, count, len(rated_pairs[(kind, window)]))
-                 for (kind, window), (total, count) in ratings.items()],
-        fit_pairs=len(fit_pairs), low_fit_pairs=len(low_fit),
-        meeting=dict(meeting), meeting_pairs=len(meeting_pairs),
-        closings=len(closing_pairs), closing_value_total=closing[0], closing_values=closing[1],
-        again_yes=closing[2], again_answered=closing[3],
-        endings=[(reason, on_time, count) for (reason, on_time), count in endings.items()],
-        topics=inputs.topics,
-    )
-
-
 def pair_topic(mentor_offers: Sequence[str], mentee_wants: Sequence[str]) -> str | None:
     """Return the topic a pair's goal attainment counts under, from its members' profiles (topics in the topic
     list's order): the first the mentee wants that the mentor offers, which is what matching paired them on;
@@ -271,11 +164,6 @@ def _trend(totals: OutcomeTotals, kind: str) -> Trend:
         return row.total / row.count if row and row.count and row.pairs >= MIN_PAIRS else None
 
     return Trend(mean(0), mean(1), found[0].pairs if 0 in found else 0)
-
-
-def outcome_report(inputs: OutcomeInputs, today: date) -> OutcomeReport:
-    """Return the program's outcome figures as of `today`, from rows."""
-    return report_of(totals_of(inputs, today), today)
 
 
 def report_of(totals: OutcomeTotals, today: date) -> OutcomeReport:
@@ -356,15 +244,17 @@ def _average(values: list[int]) -> str:
     return f"{sum(values) / len(values):.1f}" if values else ""
 
 
-def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[tuple[int, str]]
+def export_outcome_columns(answers: Iterable[AnswerRow], attainments: Iterable[tuple[int, str]]
                            ) -> dict[int, dict[str, str]]:
     """Return each pair's outcome columns: ratings averaged over both members, so that no column says which
-    member answered what; never free text."""
+    member answered what; never free text. Each argument is read once, so either may be a stream."""
     ratings: dict[tuple[int, str], list[int]] = defaultdict(list)
     meeting: dict[int, Counter[str]] = defaultdict(Counter)
     again: dict[int, list[bool]] = defaultdict(list)
     verdicts: dict[int, Counter[str]] = defaultdict(Counter)
+    answered: set[int] = set()
     for answer in answers:
+        answered.add(answer.pair_id)
         if answer.rating is not None:
             ratings[(answer.pair_id, answer.kind)].append(answer.rating)
         if answer.meeting_as_agreed:
@@ -374,7 +264,7 @@ def export_outcome_columns(answers: Sequence[AnswerRow], attainments: Sequence[t
     for pair_id, verdict in attainments:
         verdicts[pair_id][verdict] += 1
     columns: dict[int, dict[str, str]] = {}
-    for pair_id in {a.pair_id for a in answers} | set(verdicts):
+    for pair_id in answered | set(verdicts):
         said = meeting.get(pair_id, Counter())
         yes = again.get(pair_id, [])
         counted = verdicts.get(pair_id, Counter())

@@ -160,8 +160,7 @@ class OutcomeService:
     def export_columns(self) -> dict[int, dict[str, str]]:
         """Return each pair's outcome columns for the export (ratings only, never free text)."""
         with self.ctx.session() as session:
-            inputs = store.load_outcome_inputs(session=session)
-            return export_outcome_columns(list(inputs.answers), inputs.attainments)
+            return export_outcome_columns(*store.export_outcome_rows(session=session))
 
     def with_outcomes(self, summary: Reply, today: date) -> Reply:
         """Return the weekly summary with its outcome section."""

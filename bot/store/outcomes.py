@@ -1,4 +1,4 @@
-"""Outcome answers: members' fit checks, pulses and closing surveys, and the rows the outcome report reads."""
+"""Outcome answers: members' fit checks, pulses and closing surveys; the report's totals and the export's rows."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from bot.domain.outcomes import (
     LOW_FIT,
     MEETING_ORDER,
     AnswerRow,
-    OutcomeInputs,
     OutcomeTotals,
-    PairRow,
     RatingTotals,
     trend_windows,
 )
@@ -70,41 +68,14 @@ def has_requested_change(pair_id: int, *, session: Session) -> bool:
 
 
 
-def load_outcome_inputs(*, session: Session, topics: Mapping[int, str] | None = None) -> OutcomeInputs:
-    """Return the report's rows in four statements: pairs, meetings, answers (ratings only), attainment.
-
-    Rows come as plain tuples fetched in batches (ORM objects and row-by-row fetching cost several times as
-    much at 100,000 pairs), times as their UTC date worked out by the database (the model's time type
-    converts in Python, row by row); the meetings, the most rows by far, are a stream to read once while
-    `session` is open. The free text of a closing survey is never selected.
-    """
-    run = session.connection().execute
-    pairs = [PairRow(pid, status, cadence, ends_on, _as_date(created_on), _as_date(ended_on) if ended_on else None,
-                     reason)
-             for pid, status, cadence, ends_on, created_on, ended_on, reason in _stream(run, select(
-                 Pair.id, Pair.status, Pair.cadence_days, Pair.ends_on, _utc_date(Pair.created_at),
-                 _utc_date(Pair.ended_at), Pair.closure_reason))]
-    meetings = select(CheckIn.pair_id, CheckIn.met_on).order_by(CheckIn.pair_id, CheckIn.met_on)  # type: ignore[arg-type]
-    answers = (AnswerRow(pid, kind, _as_date(answered), rating, meeting, None if again is None else bool(again))
-               for pid, kind, answered, rating, meeting, again in _raw_stream(session, select(
-                   OutcomeResponse.pair_id, OutcomeResponse.kind, _utc_date(OutcomeResponse.answered_at),
-                   OutcomeResponse.rating, OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again)
-                   .where(col(OutcomeResponse.answered_at).is_not(None))))
-    attainments = [(pid, attainment) for pid, attainment in run(
-        select(OutcomeResponse.pair_id, GoalAttainment.attainment)
-        .join(OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id))]  # type: ignore[arg-type]
-    return OutcomeInputs(pairs=pairs, meetings=((pid, _as_date(met)) for pid, met in _raw_stream(session, meetings)),
-                         answers=answers, attainments=attainments, topics=topics)
-
-
 def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, str] | None = None
                         ) -> OutcomeTotals:
     """Return the report's totals, summed, counted and grouped by the database (see `OutcomeTotals`).
 
     Each statement returns a few rows to a few thousand (one per pair only for goal verdicts, which closing
-    surveys alone have) where the rows behind them are hundreds of thousands; the figures are those
-    `totals_of` works out from the rows. Grouped values are computed in a subquery first: PostgreSQL does
-    not match an expression with bound values in GROUP BY to the same one in the select list.
+    surveys alone have) where the rows behind them are hundreds of thousands. Grouped values are computed in a
+    subquery first: PostgreSQL does not match an expression with bound values in GROUP BY to the same one in
+    the select list.
     """
     run = session.connection().execute
     pairs = run(select(func.count()).select_from(Pair)).scalar_one()
@@ -192,9 +163,18 @@ def load_outcome_totals(*, session: Session, today: date, topics: Mapping[int, s
         again_answered=again_answered, endings=endings, topics=topics)
 
 
-def _stream(run: Any, statement: Any) -> Iterator[Any]:
-    for batch in run(statement.execution_options(yield_per=2_000)).partitions():
-        yield from batch
+def export_outcome_rows(*, session: Session) -> tuple[Iterator[AnswerRow], Iterator[tuple[int, str]]]:
+    """Return what the export's outcome columns are made of: every answered answer's ratings (never its free
+    text), then (pair id, verdict) of every goal judged. Two streams, to read one after the other while
+    `session` is open."""
+    answers = select(OutcomeResponse.pair_id, OutcomeResponse.kind, OutcomeResponse.rating,
+                     OutcomeResponse.meeting_as_agreed, OutcomeResponse.take_part_again
+                     ).where(col(OutcomeResponse.answered_at).is_not(None))
+    verdicts = select(OutcomeResponse.pair_id, GoalAttainment.attainment).join(
+        OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id)  # type: ignore[arg-type]
+    return ((AnswerRow(pair_id, kind, rating, meeting, None if again is None else bool(again))
+             for pair_id, kind, rating, meeting, again in _raw_stream(session, answers)),
+            ((pair_id, verdict) for pair_id, verdict in _raw_stream(session, verdicts)))
 
 
 def _raw_stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
