@@ -52,7 +52,7 @@ def drop_postgres() -> None:
     admin.dispose()
 
 
-def floor_seconds(engine: Engine, statements: list[tuple[str, Any]]) -> float:
+def floor_seconds(engine: Engine, statements: list[tuple[str, Any, bool]]) -> float:
     """Replay the decision's own SQL on a raw DB-API cursor and fetch every row: the floor no loader beats.
 
     Same statements, same parameters, same rows; only the driver's own conversion, no SQLAlchemy, no ORM.
@@ -61,8 +61,8 @@ def floor_seconds(engine: Engine, statements: list[tuple[str, Any]]) -> float:
     try:
         cursor = raw.cursor()
         started = time.perf_counter()
-        for statement, parameters in statements:
-            cursor.execute(statement, parameters)
+        for statement, parameters, many in statements:
+            (cursor.executemany if many else cursor.execute)(statement, parameters)
             if cursor.description is not None:
                 cursor.fetchall()
         elapsed = time.perf_counter() - started
@@ -80,10 +80,11 @@ def measure(database: str, pairs: int, workdir: Path) -> dict[str, float]:
     build_program(engine, pairs, NoteCipher([TEST_ENCRYPTION_KEY]))
     services = build_services(settings, engine=engine)
     services.sweep.run(now=NOW, dry_run=True)  # warm caches (statement compilation), as a running bot has
-    issued: list[tuple[str, Any]] = []
+    issued: list[tuple[str, Any, bool]] = []
 
-    def count(_conn: object, _cursor: object, statement: str, parameters: Any, *_rest: object) -> None:
-        issued.append((statement, parameters))
+    def count(_conn: object, _cursor: object, statement: str, parameters: Any, _context: object, many: bool) -> None:
+        # A statement run once per parameter set (executemany) is one statement, prepared once.
+        issued.append((statement, parameters, many))
 
     event.listen(engine, "before_cursor_execute", count)
     result = services.sweep.run(now=NOW, dry_run=True)

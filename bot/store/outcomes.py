@@ -20,6 +20,7 @@ from bot.domain.outcomes import (
     RatingTotals,
     trend_windows,
 )
+from bot.store.driver import Days, driver_rows
 
 POOR_FIT = 2  # a fit rating at or below this marks the pair at risk
 
@@ -173,23 +174,8 @@ def export_outcome_rows(*, session: Session) -> tuple[Iterator[AnswerRow], Itera
     verdicts = select(OutcomeResponse.pair_id, GoalAttainment.attainment).join(
         OutcomeResponse, OutcomeResponse.id == GoalAttainment.response_id)  # type: ignore[arg-type]
     return ((AnswerRow(pair_id, kind, rating, meeting, None if again is None else bool(again))
-             for pair_id, kind, rating, meeting, again in _raw_stream(session, answers)),
-            ((pair_id, verdict) for pair_id, verdict in _raw_stream(session, verdicts)))
-
-
-def _raw_stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
-    """Stream a statement on the driver's own cursor: at several hundred thousand rows SQLAlchemy's result
-    rows cost more than the query. Its values are rendered into the SQL, so they must be the program's own
-    constants, never user text. Values come as the driver gives them (SQLite: dates as text, booleans 0/1)."""
-    connection = session.connection()
-    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql)
-        while batch := cursor.fetchmany(2_000):
-            yield from batch
-    finally:
-        cursor.close()
+             for pair_id, kind, rating, meeting, again in driver_rows(session.connection(), answers)),
+            ((pair_id, verdict) for pair_id, verdict in driver_rows(session.connection(), verdicts)))
 
 
 class _utc_date(FunctionElement[str]):  # noqa: N801  (reads as the SQL function it compiles to)
@@ -232,15 +218,6 @@ def _utc_midnight(day: date, days_after: int = 0) -> datetime:
     return datetime.combine(day + timedelta(days=days_after), time(), UTC)
 
 
-def _as_date(value: str | date) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _day(moment: datetime) -> date:
-    """Return the UTC date of a stored time (SQLite hands back naive UTC, PostgreSQL aware)."""
-    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
-
-
 def checkins_by_day(since: date, *, session: Session) -> list[tuple[date, int]]:
     """Return (meeting date, check-ins) for each day from `since` (through ix_checkin_pair_met's dates)."""
     rows = session.connection().execute(select(CheckIn.met_on, func.count()).where(CheckIn.met_on >= since)
@@ -253,9 +230,10 @@ def pulse_ratings(since: date, *, session: Session) -> Iterator[tuple[int, date,
     is open."""
     statement = select(OutcomeResponse.pair_id, _utc_date(OutcomeResponse.answered_at), OutcomeResponse.rating).where(
         OutcomeResponse.kind == OutcomeKind.PULSE, col(OutcomeResponse.rating).is_not(None),
-        _utc_date(OutcomeResponse.answered_at) >= since.isoformat())
-    for pair_id, answered, rating in _raw_stream(session, statement):
-        yield pair_id, _as_date(answered), rating
+        col(OutcomeResponse.answered_at) >= _utc_midnight(since))
+    days = Days()
+    for pair_id, answered, rating in driver_rows(session.connection(), statement):
+        yield pair_id, days[answered], rating
 
 
 def pairs_by_phase(*, session: Session) -> dict[str, int]:

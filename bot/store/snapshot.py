@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
+from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -40,6 +40,7 @@ from bot.domain.policy import (
     ProgramState,
 )
 from bot.domain.rows import RowsByKey
+from bot.store.driver import Days, driver_rows, moment
 from bot.store.flags import QUIET
 
 _COUNTED = (NudgeStatus.CLAIMED, NudgeStatus.SENT)
@@ -127,7 +128,7 @@ def _statements() -> _Statements:
         .order_by(MemberState.pair_id, MemberState.id),
         # Who was reached in the past week, across every pair (ended ones too): the daily and weekly caps read
         # this. Only a delivery near enough to be on someone's local today comes with its time (a plain
-        # DateTime, made aware by `_moment`: the model's type converts in Python, twice a row); the rest are
+        # DateTime, made aware by `moment`: the model's type converts in Python, twice a row); the rest are
         # counted, and a time each would be parsed for nothing. A group DM's members come with it alone.
         recent=select(Nudge.recipient, case((reached.between(bindparam("near_from"), bindparam("near_to")),
                                              type_coerce(reached, DateTime()))),
@@ -138,7 +139,6 @@ def _statements() -> _Statements:
     )
 
 
-BATCH = 2_000
 # A delivery further than this from now is on nobody's local today, whatever their zone (DST included).
 NEAR_TODAY = timedelta(days=2)
 NO_KINDS: frozenset[str] = frozenset()
@@ -178,13 +178,13 @@ def read_program(
     earlier: dict[str, int] = defaultdict(int)
     window = {"since": now - timedelta(days=8), "week_ago": now - timedelta(days=7),
               "near_from": now - NEAR_TODAY, "near_to": now + NEAR_TODAY}
-    for recipient, near, mentor_id, mentee_id in _stream(connection, q.recent, window):
+    for recipient, near, mentor_id, mentee_id in driver_rows(connection, q.recent, window):
         people = (recipient,) if recipient != GROUP else tuple(p for p in (mentor_id, mentee_id) if p)
         if near is None:
             for person in people:
                 earlier[person] += 1
         else:
-            near = _moment(near)
+            near = moment(near)
             deliveries.extend(Delivery(person, near) for person in people)
     # Of the pairs' members, only these need a zone in the snapshot: the daily cap looks at their day.
     wanted = frozenset(d.person_id for d in deliveries)
@@ -204,9 +204,9 @@ def read_program(
     def pairs() -> Iterator[PairFacts]:
         # A pair's goals and member states are taken as it passes: none is held for the whole program.
         days = Days()
-        goals = RowsByKey(_stream(connection, q.goals, reach))
-        members = RowsByKey(_stream(connection, q.members, ended_since))
-        for row in _stream(connection, q.pairs, ended_since):
+        goals = RowsByKey(driver_rows(connection, q.goals, reach))
+        members = RowsByKey(driver_rows(connection, q.members, ended_since))
+        for row in driver_rows(connection, q.pairs, ended_since):
             pair_id = row[0]
             goal_rows = goals.take(pair_id)
             yield _pair_facts(row, [GoalFacts(goal_id, text, days[due_on], status)
@@ -221,11 +221,11 @@ def _members(rows: Sequence[Any]) -> dict[str, MemberFacts]:
     if not rows:
         return NO_MEMBERS
     return {person_id: MemberFacts(
-        snoozed_until=_moment(snoozed),
+        snoozed_until=moment(snoozed),
         unanswered_prompts=unanswered,
-        prompts_paused_at=_moment(paused_at),
+        prompts_paused_at=moment(paused_at),
         stopped_kinds=frozenset(k for k in stopped.split(",") if k) if stopped else NO_KINDS,
-        last_response_at=_moment(responded),
+        last_response_at=moment(responded),
     ) for person_id, snoozed, unanswered, paused_at, stopped, responded in rows}
 
 
@@ -243,58 +243,15 @@ def read_pair(pair_id: int, *, session: Session) -> PairFacts | None:
     Member states are left out: no message shows them.
     """
     connection = session.connection()
-    row = next(_stream(connection, _statements().one_pair, {"pair_id": pair_id}), None)
+    row = next(driver_rows(connection, _statements().one_pair, {"pair_id": pair_id}), None)
     if row is None:
         return None
     return _pair_facts(row, open_goals(pair_id, session=session), NO_MEMBERS, Days())
 
 
-def _stream(connection: Connection, statement: Any, parameters: dict[str, Any] | None = None) -> Iterator[Any]:
-    """Yield the rows of `statement` as the driver gives them, fetched a batch at a time.
-
-    Values are the driver's own: SQLite's dates and times are ISO text (`Days`, `_moment` read them), its
-    booleans 0 or 1. At a hundred thousand pairs SQLAlchemy's result rows cost more than the query on
-    SQLite, so its rows are read from the driver's cursor; PostgreSQL streams through a server-side cursor,
-    whose result SQLAlchemy must read (it takes the first row ahead). Batches, because a big query's whole
-    result held at once costs more memory than everything built from it, and a row at a time a call per row.
-    """
-    if connection.dialect.name != "sqlite":
-        for batch in connection.execute(statement.execution_options(yield_per=BATCH), parameters or {}).partitions():
-            yield from batch
-        return
-    result = connection.execute(statement, parameters or {})
-    cursor = result.cursor
-    try:
-        while batch := cursor.fetchmany(BATCH):
-            yield from batch
-    finally:
-        result.close()
-
-
-class Days(dict[Any, "date | None"]):
-    """Dates as a stream's rows give them (ISO text on SQLite, dates on PostgreSQL, or None), each distinct
-    one read once and shared: `days[value]`. A program's pairs share a few hundred dates."""
-
-    def __init__(self) -> None:
-        super().__init__({None: None})
-
-    def __missing__(self, value: str | date) -> date:
-        day = self[value] = value if isinstance(value, date) else date.fromisoformat(value)
-        return day
-
-
-def _moment(value: str | datetime | None) -> datetime | None:
-    """Return a stored time as aware UTC: SQLite gives naive UTC text, PostgreSQL aware or naive times."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], days: Days,
                 zones: dict[str, str | None] | None = None, wanted: frozenset[str] = frozenset()) -> PairFacts:
-    """Build a pair's facts from its row of the pair statements (as `_stream` gives it); note in `zones` the
+    """Build a pair's facts from its row of the pair statements (as `driver_rows` gives it); note in `zones` the
     zones of its members who are `wanted`."""
     (pair_id, mentor_id, mentee_id, phase, status, cadence, started_on, ends_on, channel_id, paused_until,
      mentor_tz, mentee_tz, agreed, met_on, next_on, goal_set, first_met_on, ended_at) = row
@@ -307,7 +264,7 @@ def _pair_facts(row: Any, goals: Any, members: dict[str, MemberFacts], days: Day
     return PairFacts(pair_id, mentor_id, mentee_id, phase, status, cadence, days[started_on], days[ends_on],
                      channel_id, days[paused_until], bool(agreed), tuple(goals), days[met_on], days[next_on],
                      members, bool(goal_set), (mentor_tz, mentee_tz), days[first_met_on],
-                     None if ended_at is None else _moment(ended_at).date())
+                     None if ended_at is None else moment(ended_at).date())
 
 
 def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
