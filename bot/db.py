@@ -18,6 +18,7 @@ import bot.domain.models  # noqa: F401  (registers the tables on SQLModel.metada
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CANDIDATE_KEYS = "candidate_key"  # a temporary table on each SQLite connection
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
@@ -38,6 +39,8 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Each connection's own, for the sweep's ledger lookup (bot/store/snapshot.py, `claimed_keys`).
+            cursor.execute(f"CREATE TEMP TABLE {CANDIDATE_KEYS} (key TEXT NOT NULL)")
             cursor.close()
 
         return engine

@@ -115,7 +115,7 @@ class SweepService:
     @staticmethod
     def _with_ledger_keys(session: Session, state: ProgramState, decision: Decision) -> ProgramState:
         """Return `state` with the ledger keys of the decision's candidates (`claimed_keys`)."""
-        keys = claimed_keys([c.key for c in decision.candidates], session=session)
+        keys = claimed_keys((c.key for c in decision.candidates), session=session)
         return replace(state, ledger_keys=keys)
 
     def run(self, *, now: datetime, dry_run: bool = False) -> SweepResult:

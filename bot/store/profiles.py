@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import delete, exists, func
+from sqlalchemy import delete, exists, func, literal, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, or_, select
 
@@ -218,26 +218,28 @@ def _zones(person_ids: Iterable[str], *, session: Session) -> dict[str, str | No
 
 
 def waiting_offers(now: datetime, *, session: Session) -> list[WaitingOffer]:
-    """Return every match offer that may still be unsent (three statements and the zones): each mentee's choices
-    from `/mentoring match`, the news of each recently closed request to a mentee still waiting, and each open
-    request to its mentor. The ledger says which went out already."""
-    found: list[tuple[OfferStep, int, str]] = []
+    """Return every match offer that may still be unsent (one statement, and one for the zones if any): each
+    mentee's choices from `/mentoring match`, the news of each recently closed request to a mentee still
+    waiting, and each open request to its mentor, in that order and by proposal id. The ledger says which
+    went out already."""
     # A round's key is its first proposal, whatever became of it since: a choice withdrawn meanwhile (its
     # mentor left) must not make the rest of the round look like a new offer.
     offered, round_ = aliased(MatchProposal), aliased(MatchProposal)
-    rounds = (select(offered.mentee_id, func.min(round_.id))
+    rounds = (select(literal(0).label("step"), func.min(round_.id).label("id"), offered.mentee_id.label("person"))
               .join(round_, (round_.mentee_id == offered.mentee_id) & (round_.created_at == offered.created_at))
               .where(offered.status == ProposalStatus.OFFERED, offered.created_by != "")
               .group_by(offered.mentee_id))
-    found.extend((OfferStep.CHOICES, first, mentee_id) for mentee_id, first in session.exec(rounds))
     waiting = (exists().where(Profile.person_id == MatchProposal.mentee_id, col(Profile.in_pool))
                & ~exists().where(Pair.mentee_id == MatchProposal.mentee_id, Pair.status != PairStatus.ENDED))
-    closed = select(MatchProposal.id, MatchProposal.mentee_id).where(
+    closed = select(literal(1), MatchProposal.id, MatchProposal.mentee_id).where(
         col(MatchProposal.status).in_([ProposalStatus.DECLINED, ProposalStatus.EXPIRED]),
         col(MatchProposal.decided_at) >= now - timedelta(days=NEXT_OFFER_WINDOW_DAYS), waiting)
-    found.extend((OfferStep.NEXT, proposal_id, mentee_id) for proposal_id, mentee_id in session.exec(closed))
-    chosen = select(MatchProposal.id, MatchProposal.mentor_id).where(MatchProposal.status == ProposalStatus.CHOSEN)
-    found.extend((OfferStep.REQUEST, proposal_id, mentor_id) for proposal_id, mentor_id in session.exec(chosen))
+    chosen = select(literal(2), MatchProposal.id, MatchProposal.mentor_id).where(
+        MatchProposal.status == ProposalStatus.CHOSEN)
+    steps = (OfferStep.CHOICES, OfferStep.NEXT, OfferStep.REQUEST)
+    everything = union_all(rounds, closed, chosen).subquery()
+    found = [(steps[step], proposal_id, person) for step, proposal_id, person in session.connection().execute(
+        select(everything).order_by(everything.c.step, everything.c.id))]
     zones = _zones((person for _, _, person in found), session=session)
     return [WaitingOffer(step, proposal_id, person, zones.get(person)) for step, proposal_id, person in found]
 

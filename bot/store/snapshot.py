@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from sys import intern
 from typing import Any
 
-from sqlalchemy import DateTime, String, any_, bindparam, case, exists, func, or_, type_coerce
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import DateTime, any_, bindparam, case, exists, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from bot.db import CANDIDATE_KEYS
 from bot.domain.models import (
     Agreement,
     CheckIn,
@@ -277,29 +277,33 @@ def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
     return tuple(GoalFacts(*row) for row in rows)
 
 
-def claimed_keys(keys: Sequence[str], *, session: Session) -> frozenset[str]:
+def claimed_keys(keys: Iterable[str], *, session: Session) -> frozenset[str]:
     """Return which of `keys` the ledger already holds, in a fixed number of statements however many keys.
 
-    PostgreSQL takes them as one array parameter. SQLite has no array: the keys go into a temporary table,
-    one prepared insert run for each key, then one join probes each in the ledger's unique index. An IN list
-    would hit either database's parameter limit on a big program and compiling a placeholder per key costs
-    more than the lookup; one JSON parameter read by `json_each` makes SQLite hold several copies of the text
-    at once, outside Python's accounting, the sweep's highest memory on a big program (bench/README.md).
-    The keys are probed in the order given: in pair order (a sweep's candidates) the ledger's key index is
-    walked a page after another.
+    PostgreSQL takes them as one text that the server splits into an array (keys hold no newline); an array
+    parameter would be adapted key by key, in Python objects. SQLite has no array: the keys go into a
+    temporary table, one prepared insert run for each, then one join probes each in the ledger's unique
+    index. An IN list would hit either database's parameter limit on a big program, and compiling a
+    placeholder per key costs more than the lookup; one JSON parameter read by `json_each` makes SQLite hold
+    several copies of the text at once, outside Python's accounting, the sweep's highest memory on a big
+    program (bench/README.md). The keys are probed in the order given: in pair order (a sweep's candidates)
+    the ledger's key index is walked a page after another.
     """
-    if not keys:
-        return frozenset()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        statement = select(Nudge.key).where(Nudge.key == any_(bindparam("keys", type_=ARRAY(String))))
-        return frozenset(connection.execute(statement, {"keys": list(keys)}).scalars())
+        text = "\n".join(keys)
+        if not text:
+            return frozenset()
+        statement = select(Nudge.key).where(Nudge.key == any_(func.string_to_array(bindparam("keys"), "\n")))
+        return frozenset(connection.execute(statement, {"keys": text}).scalars())
+    rows = [(key,) for key in keys]
+    if not rows:
+        return frozenset()
     run = connection.exec_driver_sql
-    # Per connection, emptied after each use; CROSS JOIN keeps the given keys the outer loop.
-    run("CREATE TEMP TABLE IF NOT EXISTS candidate_key (key TEXT NOT NULL)")
+    # The connection's own table (bot/db.py), emptied after each use; CROSS JOIN keeps the keys the outer loop.
     try:
-        run("INSERT INTO temp.candidate_key (key) VALUES (?)", [(key,) for key in keys])
-        return frozenset(run("SELECT nudge.key FROM temp.candidate_key CROSS JOIN nudge "
-                             "ON nudge.key = candidate_key.key").scalars())
+        run(f"INSERT INTO temp.{CANDIDATE_KEYS} (key) VALUES (?)", rows)
+        return frozenset(run(f"SELECT nudge.key FROM temp.{CANDIDATE_KEYS} AS given CROSS JOIN nudge "
+                             "ON nudge.key = given.key").scalars())
     finally:
-        run("DELETE FROM temp.candidate_key")
+        run(f"DELETE FROM temp.{CANDIDATE_KEYS}")
