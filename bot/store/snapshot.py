@@ -277,17 +277,35 @@ def open_goals(pair_id: int, *, session: Session) -> tuple[GoalFacts, ...]:
     return tuple(GoalFacts(*row) for row in rows)
 
 
+KEYS_PER_INSERT = 500  # keys a row of the SQLite lookup's insert carries: a step per key would cost twice
+
+
+def _rows_of(keys: Iterable[str], width: int) -> list[tuple[str, ...]]:
+    """Return `keys` as rows of `width`, the last padded with its own last key (a repeat changes no answer)."""
+    rows: list[tuple[str, ...]] = []
+    row: list[str] = []
+    for key in keys:
+        row.append(key)
+        if len(row) == width:
+            rows.append(tuple(row))
+            row.clear()
+    if row:
+        rows.append(tuple(row + [row[-1]] * (width - len(row))))
+    return rows
+
+
 def claimed_keys(keys: Iterable[str], *, session: Session) -> frozenset[str]:
     """Return which of `keys` the ledger already holds, in a fixed number of statements however many keys.
 
     PostgreSQL takes them as one text that the server splits into an array (keys hold no newline); an array
     parameter would be adapted key by key, in Python objects. SQLite has no array: the keys go into a
-    temporary table, one prepared insert run for each, then one join probes each in the ledger's unique
-    index. An IN list would hit either database's parameter limit on a big program, and compiling a
-    placeholder per key costs more than the lookup; one JSON parameter read by `json_each` makes SQLite hold
-    several copies of the text at once, outside Python's accounting, the sweep's highest memory on a big
-    program (bench/README.md). The keys are probed in the order given: in pair order (a sweep's candidates)
-    the ledger's key index is walked a page after another.
+    temporary table, KEYS_PER_INSERT at a time by one prepared insert run as often as needed (executemany:
+    one statement), then one join probes each in the ledger's unique index. An IN list would hit either
+    database's parameter limit on a big program, and compiling a placeholder per key costs more than the
+    lookup; one JSON parameter read by `json_each` makes SQLite hold several copies of the text at once,
+    outside Python's accounting, the sweep's highest memory on a big program (bench/README.md). The keys are
+    probed in the order given: in pair order (a sweep's candidates) the ledger's key index is walked a page
+    after another.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -296,13 +314,13 @@ def claimed_keys(keys: Iterable[str], *, session: Session) -> frozenset[str]:
             return frozenset()
         statement = select(Nudge.key).where(Nudge.key == any_(func.string_to_array(bindparam("keys"), "\n")))
         return frozenset(connection.execute(statement, {"keys": text}).scalars())
-    rows = [(key,) for key in keys]
+    rows = _rows_of(keys, KEYS_PER_INSERT)
     if not rows:
         return frozenset()
     run = connection.exec_driver_sql
     # The connection's own table (bot/db.py), emptied after each use; CROSS JOIN keeps the keys the outer loop.
     try:
-        run(f"INSERT INTO temp.{CANDIDATE_KEYS} (key) VALUES (?)", rows)
+        run(f"INSERT INTO temp.{CANDIDATE_KEYS} (key) VALUES {', '.join(['(?)'] * KEYS_PER_INSERT)}", rows)
         return frozenset(run(f"SELECT nudge.key FROM temp.{CANDIDATE_KEYS} AS given CROSS JOIN nudge "
                              "ON nudge.key = given.key").scalars())
     finally:
