@@ -242,8 +242,9 @@ def read_pair(pair_id: int, *, session: Session) -> PairFacts | None:
     The sweep keeps no pair, so a nudge reads its pair again when it is sent (and says what is true then).
     Member states are left out: no message shows them.
     """
-    connection = session.connection()
-    row = next(driver_rows(connection, _statements().one_pair, {"pair_id": pair_id}), None)
+    # One row, as SQLAlchemy gives it (converted values, which `_pair_facts` reads as well as the driver's):
+    # no server-side cursor for each nudge sent.
+    row = session.connection().execute(_statements().one_pair, {"pair_id": pair_id}).first()
     if row is None:
         return None
     return _pair_facts(row, open_goals(pair_id, session=session), NO_MEMBERS, Days())
