@@ -634,13 +634,13 @@ def _held_back(member: MemberFacts, now: datetime) -> tuple[frozenset[str], froz
 
 # The working-day arithmetic of a few hundred distinct dates, asked for by every pair with a meeting.
 _next_working_day = lru_cache(maxsize=4096)(next_working_day)
+_previous_working_day = lru_cache(maxsize=4096)(previous_working_day)
 
 
 @lru_cache(maxsize=4096)
 def _since(anchor_day: date) -> str:
     """The period of a nudge about a silence counted from `anchor_day` (shared by the pairs of that day)."""
     return f"since{anchor_day.isoformat()}"
-_previous_working_day = lru_cache(maxsize=4096)(previous_working_day)
 
 
 # ---- choosing ------------------------------------------------------------------------------------------
